@@ -1,0 +1,1 @@
+"""Storage: tracking, registry and artifact stores behind narrow protocols."""

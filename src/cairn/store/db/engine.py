@@ -1,0 +1,121 @@
+"""Engines for the SQL stores: SQLite tuned for many writers, PostgreSQL with a small pool.
+
+Write transactions on SQLite start with ``BEGIN IMMEDIATE`` so two processes never both hold a
+read lock and then deadlock upgrading it; reads start deferred and run alongside writers (WAL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from cairn.errors import CairnError
+
+SQLITE_BUSY_TIMEOUT_S = 60.0
+_WRITE = "cairn_write"
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file behind a ``sqlite:///`` URI, or None for in-memory databases."""
+    database = make_url(uri).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def get_engine(uri: str) -> Engine:
+    """One engine per URI per process (engines own the connection pools)."""
+    with _engines_lock:
+        engine = _engines.get(uri)
+        if engine is None:
+            engine = _engines[uri] = _create_engine(uri)
+        return engine
+
+
+def _create_engine(uri: str) -> Engine:
+    try:
+        url = make_url(uri)
+    except ArgumentError as exc:
+        raise CairnError.invalid(f"Not a database URI: {uri!r} ({exc}).") from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = sqlite_path(uri)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        )
+        _tune_sqlite(engine)
+        return engine
+    if backend in ("postgresql", "postgres"):
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        try:
+            return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+        except ModuleNotFoundError:
+            raise CairnError.invalid(
+                "PostgreSQL needs the psycopg driver: pip install 'cairn[postgres]'."
+            ) from None
+    if backend == "mysql":
+        return create_engine(url, pool_pre_ping=True)
+    raise CairnError.invalid(
+        f"Unsupported database {backend!r} in {uri!r}: use sqlite:///, postgresql:// or mysql://."
+    )
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event below decide how each transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        # journal_mode=WAL needs a write lock on a new file; the busy timeout covers races.
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: takes SQLite's write lock up front, commits on success."""
+    try:
+        with engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+            yield conn
+    except OperationalError as exc:
+        raise _database_error(exc) from exc
+
+
+@contextlib.contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    try:
+        with engine.connect() as conn, conn.begin():
+            yield conn
+    except OperationalError as exc:
+        raise _database_error(exc) from exc
+
+
+def _database_error(exc: OperationalError) -> CairnError:
+    return CairnError(f"Database error: {exc.orig}", "INTERNAL_ERROR")

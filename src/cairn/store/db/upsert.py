@@ -1,0 +1,38 @@
+"""INSERT ... ON CONFLICT for the dialects cairn supports, in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str] | None,
+    where: Callable[[Any], ColumnElement[bool]] | None = None,
+) -> None:
+    """Insert rows; on a key conflict update the ``update`` columns (None: leave the row).
+
+    ``where`` receives the ``excluded`` pseudo-table and limits which conflicting rows update.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table)
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: stmt.excluded[name] for name in update},
+            where=where(stmt.excluded) if where is not None else None,
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    conn.execute(stmt, list(rows))

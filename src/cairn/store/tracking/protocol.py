@@ -1,0 +1,99 @@
+"""What every tracking store does, whatever keeps the data (SQL now, REST later).
+
+Writes are validated by the caller-facing clients *and* by the store, so a store used directly
+(by the server, say) never accepts what a client would refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from cairn.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    MetricHistory,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+)
+from cairn.store.tracking.columns import MetricColumns
+
+
+@runtime_checkable
+class TrackingStore(Protocol):
+    # experiments
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str: ...
+    def get_experiment(self, experiment_id: str) -> Experiment: ...
+    def get_experiment_by_name(self, name: str) -> Experiment | None: ...
+    def search_experiments(
+        self,
+        view_type: str = "ACTIVE_ONLY",
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]: ...
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+    def delete_experiment(self, experiment_id: str) -> None: ...
+    def restore_experiment(self, experiment_id: str) -> None: ...
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
+    # runs
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int | None,
+        tags: dict[str, str] | None,
+        run_name: str | None,
+    ) -> Run: ...
+    def get_run(self, run_id: str) -> Run: ...
+    def update_run_info(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo: ...
+    def delete_run(self, run_id: str) -> None: ...
+    def restore_run(self, run_id: str) -> None: ...
+    def search_runs(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None = None,
+        run_view_type: str = "ACTIVE_ONLY",
+        max_results: int = 1000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]: ...
+
+    # what runs log
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: list[Metric] | None = None,
+        params: list[Param] | None = None,
+        tags: list[RunTag] | None = None,
+    ) -> None: ...
+    def log_columns(
+        self,
+        run_id: str,
+        metrics: dict[str, MetricColumns] | None = None,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None: ...
+    def delete_tag(self, run_id: str, key: str) -> None: ...
+    def log_inputs(self, run_id: str, datasets: list[DatasetInput]) -> None: ...
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]: ...
+    def get_metric_history_columns(self, run_id: str, key: str) -> MetricHistory: ...
+
+    # housekeeping
+    def purge_deleted_runs(self, older_than_ms: int, run_ids: list[str] | None = None) -> list[Run]:
+        """Remove deleted runs for good; returns them so their artifacts can go too."""
+        ...

@@ -1,0 +1,929 @@
+"""The tracking store on SQL databases (SQLite embedded, PostgreSQL for teams).
+
+Every rule about what may be written lives here or in :mod:`cairn.validation`; the fluent API,
+the explicit client and the server all reach the data through this class. Each public write is
+one transaction: it succeeds whole or leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from cairn import validation
+from cairn.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    InputTag,
+    LifecycleStage,
+    Metric,
+    MetricHistory,
+    PagedList,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from cairn.errors import CairnError
+from cairn.store.db import schema as t
+from cairn.store.db.engine import get_engine, read_transaction, write_transaction
+from cairn.store.db.migrate import ensure_schema
+from cairn.store.db.upsert import upsert
+from cairn.store.tracking.columns import MetricColumns, pack
+from cairn.tracking.names import generate_run_name
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+RUN_NAME_TAG = "mlflow.runName"
+USER_TAG = "mlflow.user"
+DEFAULT_ARTIFACT_ROOT = "./cairn-artifacts"
+
+# Small chunks are rewritten in place until they hold this many points, so histories logged
+# point by point still read back as a few large blobs; big appends are split at MAX.
+SMALL_CHUNK_POINTS = 2048
+MAX_CHUNK_POINTS = 65536
+_ID_BATCH = 5000
+
+_initialised: set[str] = set()
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def join_uri(root: str, *parts: str) -> str:
+    """Append path parts to a local path or a URI (``s3://b/p``) without mangling the scheme."""
+    if "://" in root or root.startswith("mlflow-artifacts:"):
+        return posixpath.join(root, *parts)
+    return str(Path(root).joinpath(*parts))
+
+
+def resolve_artifact_root(artifact_root: str | None) -> str:
+    root = artifact_root or DEFAULT_ARTIFACT_ROOT
+    if "://" in root or ":" in root.split("/", 1)[0]:
+        return root
+    return str(Path(root).expanduser().resolve())
+
+
+class SqlTrackingStore:
+    """A :class:`~cairn.store.tracking.protocol.TrackingStore` on SQLAlchemy Core."""
+
+    def __init__(self, uri: str, artifact_root: str | None = None) -> None:
+        self.uri = uri
+        self.engine = get_engine(uri)
+        self.artifact_root = resolve_artifact_root(artifact_root)
+        if uri not in _initialised:
+            ensure_schema(self.engine)
+            self._ensure_default_experiment()
+            _initialised.add(uri)
+
+    # ------------------------------------------------------------------ experiments
+
+    def _ensure_default_experiment(self) -> None:
+        with write_transaction(self.engine) as conn:
+            exists = conn.execute(
+                select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id == 0)
+            ).first()
+            if exists is None:
+                now = now_ms()
+                conn.execute(
+                    insert(t.experiments).values(
+                        experiment_id=0,
+                        name=DEFAULT_EXPERIMENT_NAME,
+                        artifact_location=join_uri(self.artifact_root, DEFAULT_EXPERIMENT_ID),
+                        lifecycle_stage=LifecycleStage.ACTIVE,
+                        creation_time=now,
+                        last_update_time=now,
+                    )
+                )
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        name = validation.validate_experiment_name(name)
+        tag_rows = [
+            validation.validate_tag(k, v, validation.MAX_EXPERIMENT_TAG_VAL_LENGTH)
+            for k, v in (tags or {}).items()
+        ]
+        now = now_ms()
+        try:
+            with write_transaction(self.engine) as conn:
+                if self._experiment_id_by_name(conn, name) is not None:
+                    raise _experiment_exists(name)
+                experiment_id = conn.execute(
+                    insert(t.experiments)
+                    .values(
+                        name=name,
+                        artifact_location=artifact_location or "",
+                        lifecycle_stage=LifecycleStage.ACTIVE,
+                        creation_time=now,
+                        last_update_time=now,
+                    )
+                    .returning(t.experiments.c.experiment_id)
+                ).scalar_one()
+                if not artifact_location:
+                    conn.execute(
+                        update(t.experiments)
+                        .where(t.experiments.c.experiment_id == experiment_id)
+                        .values(artifact_location=join_uri(self.artifact_root, str(experiment_id)))
+                    )
+                if tag_rows:
+                    conn.execute(
+                        insert(t.experiment_tags),
+                        [
+                            {"experiment_id": experiment_id, "key": k, "value": v}
+                            for k, v in tag_rows
+                        ],
+                    )
+        except IntegrityError:
+            raise _experiment_exists(name) from None
+        return str(experiment_id)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        eid = int(validation.validate_experiment_id(experiment_id))
+        with read_transaction(self.engine) as conn:
+            experiments = self._load_experiments(conn, [eid])
+        if not experiments:
+            raise CairnError.not_found(f"No experiment with id '{experiment_id}'.")
+        return experiments[0]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with read_transaction(self.engine) as conn:
+            eid = self._experiment_id_by_name(conn, name)
+            return None if eid is None else self._load_experiments(conn, [eid])[0]
+
+    def search_experiments(
+        self,
+        view_type: str = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        from cairn.search.experiments import select_experiment_ids
+        from cairn.search.paging import decode_page_token, encode_page_token
+
+        stages = ViewType.stages(ViewType.validate(view_type))
+        limit = validation.validate_max_results(
+            max_results, validation.MAX_RESULTS_SEARCH_EXPERIMENTS
+        )
+        offset = decode_page_token(page_token)
+        query = select_experiment_ids(
+            stages=stages,
+            filter_string=filter_string,
+            order_by=order_by,
+            offset=offset,
+            limit=limit + 1,
+        )
+        with read_transaction(self.engine) as conn:
+            ids = list(conn.execute(query).scalars())
+            experiments = self._load_experiments(conn, ids[:limit])
+        token = encode_page_token(offset + limit) if len(ids) > limit else None
+        return PagedList(experiments, token)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        new_name = validation.validate_experiment_name(new_name)
+        try:
+            with write_transaction(self.engine) as conn:
+                row = self._experiment_row(conn, experiment_id)
+                if row.lifecycle_stage != LifecycleStage.ACTIVE:
+                    raise CairnError.invalid(
+                        f"Cannot rename experiment '{experiment_id}': it is deleted. "
+                        "Restore it first."
+                    )
+                other = self._experiment_id_by_name(conn, new_name)
+                if other is not None and other != row.experiment_id:
+                    raise _experiment_exists(new_name)
+                conn.execute(
+                    update(t.experiments)
+                    .where(t.experiments.c.experiment_id == row.experiment_id)
+                    .values(name=new_name, last_update_time=now_ms())
+                )
+        except IntegrityError:
+            raise _experiment_exists(new_name) from None
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Mark the experiment and its active runs deleted (``gc`` removes them for good)."""
+        if validation.validate_experiment_id(experiment_id) == DEFAULT_EXPERIMENT_ID:
+            raise CairnError.invalid("The default experiment (id 0) cannot be deleted.")
+        now = now_ms()
+        with write_transaction(self.engine) as conn:
+            row = self._experiment_row(conn, experiment_id)
+            if row.lifecycle_stage == LifecycleStage.DELETED:
+                raise CairnError.invalid(f"Experiment '{experiment_id}' is already deleted.")
+            self._set_experiment_stage(conn, row.experiment_id, LifecycleStage.DELETED, now)
+            conn.execute(
+                update(t.runs)
+                .where(
+                    t.runs.c.experiment_id == row.experiment_id,
+                    t.runs.c.lifecycle_stage == LifecycleStage.ACTIVE,
+                )
+                .values(lifecycle_stage=LifecycleStage.DELETED, deleted_time=now)
+            )
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Restore the experiment and the runs that were deleted together with it."""
+        with write_transaction(self.engine) as conn:
+            row = self._experiment_row(conn, experiment_id)
+            if row.lifecycle_stage != LifecycleStage.DELETED:
+                raise CairnError.invalid(f"Experiment '{experiment_id}' is not deleted.")
+            self._set_experiment_stage(conn, row.experiment_id, LifecycleStage.ACTIVE, None)
+            conn.execute(
+                update(t.runs)
+                .where(
+                    t.runs.c.experiment_id == row.experiment_id,
+                    t.runs.c.lifecycle_stage == LifecycleStage.DELETED,
+                    t.runs.c.deleted_time == row.deleted_time,
+                )
+                .values(lifecycle_stage=LifecycleStage.ACTIVE, deleted_time=None)
+            )
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        key, value = validation.validate_tag(key, value, validation.MAX_EXPERIMENT_TAG_VAL_LENGTH)
+        with write_transaction(self.engine) as conn:
+            row = self._experiment_row(conn, experiment_id)
+            if row.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise CairnError.invalid(
+                    f"Cannot set a tag on experiment '{experiment_id}': it is deleted."
+                )
+            upsert(
+                conn,
+                t.experiment_tags,
+                [{"experiment_id": row.experiment_id, "key": key, "value": value}],
+                keys=("experiment_id", "key"),
+                update=("value",),
+            )
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        with write_transaction(self.engine) as conn:
+            row = self._experiment_row(conn, experiment_id)
+            deleted = conn.execute(
+                delete(t.experiment_tags).where(
+                    t.experiment_tags.c.experiment_id == row.experiment_id,
+                    t.experiment_tags.c.key == key,
+                )
+            ).rowcount
+            if not deleted:
+                raise CairnError.not_found(f"No tag '{key}' on experiment '{experiment_id}'.")
+
+    def _experiment_id_by_name(self, conn: Connection, name: str) -> int | None:
+        return conn.execute(
+            select(t.experiments.c.experiment_id).where(t.experiments.c.name == name)
+        ).scalar()
+
+    def _experiment_row(self, conn: Connection, experiment_id: str):  # type: ignore[no-untyped-def]
+        eid = int(validation.validate_experiment_id(experiment_id))
+        row = conn.execute(
+            select(t.experiments).where(t.experiments.c.experiment_id == eid)
+        ).first()
+        if row is None:
+            raise CairnError.not_found(f"No experiment with id '{experiment_id}'.")
+        return row
+
+    def _set_experiment_stage(
+        self, conn: Connection, eid: int, stage: str, deleted_time: int | None
+    ) -> None:
+        conn.execute(
+            update(t.experiments)
+            .where(t.experiments.c.experiment_id == eid)
+            .values(lifecycle_stage=stage, deleted_time=deleted_time, last_update_time=now_ms())
+        )
+
+    def _load_experiments(self, conn: Connection, ids: Sequence[int]) -> list[Experiment]:
+        if not ids:
+            return []
+        e, et = t.experiments, t.experiment_tags
+        rows = {
+            r.experiment_id: r for r in conn.execute(select(e).where(e.c.experiment_id.in_(ids)))
+        }
+        tags: dict[int, dict[str, str]] = {}
+        for eid, key, value in conn.execute(
+            select(et.c.experiment_id, et.c.key, et.c.value).where(et.c.experiment_id.in_(ids))
+        ):
+            tags.setdefault(eid, {})[key] = value
+        return [
+            Experiment(
+                experiment_id=str(r.experiment_id),
+                name=r.name,
+                artifact_location=r.artifact_location,
+                lifecycle_stage=r.lifecycle_stage,
+                tags=tags.get(r.experiment_id, {}),
+                creation_time=r.creation_time,
+                last_update_time=r.last_update_time,
+            )
+            for r in (rows[i] for i in ids if i in rows)
+        ]
+
+    # ------------------------------------------------------------------ runs
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str = "",
+        start_time: int | None = None,
+        tags: dict[str, str] | None = None,
+        run_name: str | None = None,
+    ) -> Run:
+        tags = dict(validation.validate_tag(k, v) for k, v in (tags or {}).items())
+        tag_name = tags.get(RUN_NAME_TAG)
+        if run_name is not None and tag_name is not None and run_name != tag_name:
+            raise CairnError.invalid(
+                f"Both run_name ({run_name!r}) and the {RUN_NAME_TAG} tag ({tag_name!r}) were "
+                "given and they differ: pass one of them."
+            )
+        name = validation.validate_run_name(run_name or tag_name or generate_run_name())
+        tags[RUN_NAME_TAG] = name
+        if user_id:
+            tags.setdefault(USER_TAG, user_id)
+        run_id = uuid.uuid4().hex
+        start = now_ms() if start_time is None else validation.validate_timestamp(start_time)
+        with write_transaction(self.engine) as conn:
+            exp = self._experiment_row(conn, experiment_id)
+            if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise CairnError.invalid(
+                    f"Cannot create a run in experiment '{experiment_id}': it is deleted."
+                )
+            artifact_uri = join_uri(exp.artifact_location, run_id, "artifacts")
+            conn.execute(
+                insert(t.runs).values(
+                    run_uuid=run_id,
+                    name=name,
+                    experiment_id=exp.experiment_id,
+                    user_id=user_id or "",
+                    status=RunStatus.RUNNING,
+                    start_time=start,
+                    end_time=None,
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                    artifact_uri=artifact_uri,
+                )
+            )
+            conn.execute(
+                insert(t.tags),
+                [{"run_uuid": run_id, "key": k, "value": v} for k, v in tags.items()],
+            )
+        return Run(
+            info=RunInfo(
+                run_id=run_id,
+                experiment_id=str(exp.experiment_id),
+                run_name=name,
+                user_id=user_id or "",
+                status=RunStatus.RUNNING,
+                start_time=start,
+                end_time=None,
+                artifact_uri=artifact_uri,
+                lifecycle_stage=LifecycleStage.ACTIVE,
+            ),
+            data=RunData(tags=tags),
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        with read_transaction(self.engine) as conn:
+            runs = self._load_runs(conn, [validation.validate_run_id(run_id)])
+        if not runs:
+            raise CairnError.not_found(f"Run '{run_id}' not found.")
+        return runs[0]
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        values: dict[str, object] = {}
+        if status is not None:
+            values["status"] = RunStatus.validate(status)
+        if end_time is not None:
+            values["end_time"] = validation.validate_timestamp(end_time)
+        if run_name:
+            values["name"] = validation.validate_run_name(run_name)
+        with write_transaction(self.engine) as conn:
+            self._active_run_row(conn, run_id)
+            if values:
+                conn.execute(update(t.runs).where(t.runs.c.run_uuid == run_id).values(**values))
+            if run_name:
+                self._write_tags(conn, run_id, {RUN_NAME_TAG: values["name"]})  # type: ignore[dict-item]
+            return self._load_runs(conn, [run_id])[0].info
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.DELETED, now_ms())
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE, None)
+
+    def _set_run_stage(self, run_id: str, stage: str, deleted_time: int | None) -> None:
+        with write_transaction(self.engine) as conn:
+            self._run_row(conn, run_id)
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.run_uuid == run_id)
+                .values(lifecycle_stage=stage, deleted_time=deleted_time)
+            )
+
+    def search_runs(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None = None,
+        run_view_type: str = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        from cairn.search.paging import decode_page_token, encode_page_token
+        from cairn.search.runs import select_run_ids
+
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        experiment_ids = [validation.validate_experiment_id(e) for e in experiment_ids]
+        stages = ViewType.stages(ViewType.validate(run_view_type))
+        limit = validation.validate_max_results(max_results, validation.MAX_RESULTS_SEARCH_RUNS)
+        offset = decode_page_token(page_token)
+        query = select_run_ids(
+            experiment_ids=experiment_ids,
+            stages=stages,
+            filter_string=filter_string,
+            order_by=order_by,
+            offset=offset,
+            limit=limit + 1,
+        )
+        with read_transaction(self.engine) as conn:
+            ids = list(conn.execute(query).scalars())
+            runs = self._load_runs(conn, ids[:limit])
+        token = encode_page_token(offset + limit) if len(ids) > limit else None
+        return PagedList(runs, token)
+
+    def _run_row(self, conn: Connection, run_id: str):  # type: ignore[no-untyped-def]
+        validation.validate_run_id(run_id)
+        row = conn.execute(
+            select(t.runs.c.run_uuid, t.runs.c.lifecycle_stage, t.runs.c.experiment_id).where(
+                t.runs.c.run_uuid == run_id
+            )
+        ).first()
+        if row is None:
+            raise CairnError.not_found(f"Run '{run_id}' not found.")
+        return row
+
+    def _active_run_row(self, conn: Connection, run_id: str):  # type: ignore[no-untyped-def]
+        row = self._run_row(conn, run_id)
+        if row.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise CairnError.invalid(f"Run '{run_id}' is deleted; restore it before changing it.")
+        return row
+
+    def _load_runs(self, conn: Connection, ids: Sequence[str]) -> list[Run]:
+        """Whole runs for ``ids`` in that order: one query per table, not one per run."""
+        if not ids:
+            return []
+        r = t.runs
+        infos: dict[str, RunInfo] = {}
+        params: dict[str, dict[str, str]] = {}
+        tags: dict[str, dict[str, str]] = {}
+        metrics: dict[str, dict[str, float]] = {}
+        inputs: dict[str, list[DatasetInput]] = {}
+        for batch in _batches(ids, _ID_BATCH):
+            for row in conn.execute(
+                select(
+                    r.c.run_uuid,
+                    r.c.experiment_id,
+                    r.c.name,
+                    r.c.user_id,
+                    r.c.status,
+                    r.c.start_time,
+                    r.c.end_time,
+                    r.c.artifact_uri,
+                    r.c.lifecycle_stage,
+                ).where(r.c.run_uuid.in_(batch))
+            ):
+                infos[row[0]] = RunInfo(
+                    row[0], str(row[1]), row[2], row[3], row[4], row[5], row[6], row[7], row[8]
+                )
+            for table, target in ((t.params, params), (t.tags, tags)):
+                for rid, key, value in conn.execute(
+                    select(table.c.run_uuid, table.c.key, table.c.value).where(
+                        table.c.run_uuid.in_(batch)
+                    )
+                ):
+                    target.setdefault(rid, {})[key] = value
+            lm = t.latest_metrics
+            for rid, key, value, is_nan in conn.execute(
+                select(lm.c.run_uuid, lm.c.key, lm.c.value, lm.c.is_nan).where(
+                    lm.c.run_uuid.in_(batch)
+                )
+            ):
+                metrics.setdefault(rid, {})[key] = float("nan") if is_nan else value
+            self._load_inputs(conn, batch, inputs)
+        empty_inputs = RunInputs()
+        return [
+            Run(
+                info=infos[rid],
+                data=RunData(
+                    metrics=metrics.get(rid, {}), params=params.get(rid, {}), tags=tags.get(rid, {})
+                ),
+                inputs=RunInputs(inputs[rid]) if rid in inputs else empty_inputs,
+            )
+            for rid in ids
+            if rid in infos
+        ]
+
+    def _load_inputs(
+        self, conn: Connection, run_ids: Sequence[str], out: dict[str, list[DatasetInput]]
+    ) -> None:
+        i, d, it = t.inputs, t.datasets, t.input_tags
+        rows = conn.execute(
+            select(
+                i.c.run_uuid,
+                d.c.dataset_uuid,
+                d.c.name,
+                d.c.digest,
+                d.c.source_type,
+                d.c.source,
+                d.c.schema,
+                d.c.profile,
+            )
+            .join(d, d.c.dataset_uuid == i.c.dataset_uuid)
+            .where(i.c.run_uuid.in_(run_ids))
+            .order_by(i.c.run_uuid, d.c.name)
+        ).all()
+        if not rows:
+            return
+        input_tags: dict[tuple[str, str], list[InputTag]] = {}
+        for rid, dsid, key, value in conn.execute(
+            select(it.c.run_uuid, it.c.dataset_uuid, it.c.key, it.c.value)
+            .where(it.c.run_uuid.in_(run_ids))
+            .order_by(it.c.key)
+        ):
+            input_tags.setdefault((rid, dsid), []).append(InputTag(key, value))
+        for rid, dsid, name, digest, source_type, source, schema, profile in rows:
+            out.setdefault(rid, []).append(
+                DatasetInput(
+                    Dataset(name, digest, source_type, source, schema, profile),
+                    input_tags.get((rid, dsid), []),
+                )
+            )
+
+    # ------------------------------------------------------------------ logging
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: list[Metric] | None = None,
+        params: list[Param] | None = None,
+        tags: list[RunTag] | None = None,
+    ) -> None:
+        """MLflow's log-batch, entity by entity; same rules and one transaction."""
+        metric_cols: dict[str, MetricColumns] = {}
+        for m in metrics or ():
+            key = validation.validate_key(m.key, "metric")
+            cols = metric_cols.get(key)
+            if cols is None:
+                cols = metric_cols[key] = MetricColumns()
+            cols.append(
+                validation.validate_metric_value(key, m.value),
+                validation.validate_timestamp(m.timestamp),
+                validation.validate_step(m.step),
+            )
+        param_map: dict[str, str] = {}
+        for p in params or ():
+            key, value = validation.validate_param(p.key, p.value)
+            if param_map.get(key, value) != value:
+                raise CairnError.invalid(
+                    f"Param '{key}' appears twice in one batch with different values "
+                    f"({param_map[key]!r} and {value!r})."
+                )
+            param_map[key] = value
+        tag_map = dict(validation.validate_tag(tag.key, tag.value) for tag in tags or ())
+        self._write(run_id, metric_cols, param_map, tag_map)
+
+    def log_columns(
+        self,
+        run_id: str,
+        metrics: dict[str, MetricColumns] | None = None,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """The batching logger's write: columns already hold validated numbers."""
+        for key in metrics or ():
+            validation.validate_key(key, "metric")
+        param_map = dict(validation.validate_param(k, v) for k, v in (params or {}).items())
+        tag_map = dict(validation.validate_tag(k, v) for k, v in (tags or {}).items())
+        self._write(run_id, metrics or {}, param_map, tag_map)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, metrics=[metric])
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        self.log_batch(run_id, params=[param])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, tags=[tag])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with write_transaction(self.engine) as conn:
+            self._active_run_row(conn, run_id)
+            deleted = conn.execute(
+                delete(t.tags).where(t.tags.c.run_uuid == run_id, t.tags.c.key == key)
+            ).rowcount
+            if not deleted:
+                raise CairnError.not_found(f"No tag '{key}' on run '{run_id}'.")
+
+    def _write(
+        self,
+        run_id: str,
+        metrics: dict[str, MetricColumns],
+        params: dict[str, str],
+        tags: dict[str, str],
+    ) -> None:
+        if RUN_NAME_TAG in tags:
+            validation.validate_run_name(tags[RUN_NAME_TAG])
+        with write_transaction(self.engine) as conn:
+            self._active_run_row(conn, run_id)
+            if params:
+                self._write_params(conn, run_id, params)
+            if tags:
+                self._write_tags(conn, run_id, tags)
+            if metrics:
+                self._write_metrics(conn, run_id, {k: c for k, c in metrics.items() if len(c)})
+
+    def _write_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
+        p = t.params
+        upsert(
+            conn,
+            p,
+            [{"run_uuid": run_id, "key": k, "value": v} for k, v in params.items()],
+            keys=("run_uuid", "key"),
+            update=None,
+        )
+        # Read back after inserting: a concurrent writer's value is visible now too.
+        stored = conn.execute(
+            select(p.c.key, p.c.value).where(p.c.run_uuid == run_id, p.c.key.in_(list(params)))
+        ).all()
+        for key, value in stored:
+            if value != params[key]:
+                raise CairnError.invalid(
+                    f"Changing param values is not allowed. Param '{key}' was already logged "
+                    f"with value {value!r} for run '{run_id}'; attempted to log "
+                    f"{params[key]!r}."
+                )
+
+    def _write_tags(self, conn: Connection, run_id: str, tags: dict[str, str]) -> None:
+        upsert(
+            conn,
+            t.tags,
+            [{"run_uuid": run_id, "key": k, "value": v} for k, v in tags.items()],
+            keys=("run_uuid", "key"),
+            update=("value",),
+        )
+        if RUN_NAME_TAG in tags:
+            conn.execute(
+                update(t.runs).where(t.runs.c.run_uuid == run_id).values(name=tags[RUN_NAME_TAG])
+            )
+
+    def _write_metrics(
+        self, conn: Connection, run_id: str, metrics: dict[str, MetricColumns]
+    ) -> None:
+        if not metrics:
+            return
+        mc = t.metric_chunks
+        last_ids = (
+            select(func.max(mc.c.chunk_id))
+            .where(mc.c.run_uuid == run_id, mc.c.key.in_(list(metrics)))
+            .group_by(mc.c.key)
+        )
+        query = select(
+            mc.c.chunk_id, mc.c.key, mc.c.n, mc.c.steps, mc.c.timestamps, mc.c.metric_values
+        ).where(mc.c.chunk_id.in_(last_ids))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        last_chunks = {row.key: row for row in conn.execute(query)}
+        new_chunks: list[dict[str, object]] = []
+        latest_rows: list[dict[str, object]] = []
+        for key, cols in metrics.items():
+            steps, stamps, values = pack(cols.steps), pack(cols.timestamps), pack(cols.values)
+            n = len(cols)
+            last = last_chunks.get(key)
+            if last is not None and last.n < SMALL_CHUNK_POINTS and last.n + n <= MAX_CHUNK_POINTS:
+                conn.execute(
+                    update(mc)
+                    .where(mc.c.chunk_id == last.chunk_id)
+                    .values(
+                        n=last.n + n,
+                        steps=bytes(last.steps) + steps,
+                        timestamps=bytes(last.timestamps) + stamps,
+                        metric_values=bytes(last.metric_values) + values,
+                    )
+                )
+            else:
+                for start in range(0, n, MAX_CHUNK_POINTS):
+                    stop = min(start + MAX_CHUNK_POINTS, n)
+                    new_chunks.append(
+                        {
+                            "run_uuid": run_id,
+                            "key": key,
+                            "n": stop - start,
+                            "steps": steps[start * 8 : stop * 8],
+                            "timestamps": stamps[start * 8 : stop * 8],
+                            "metric_values": values[start * 8 : stop * 8],
+                        }
+                    )
+            latest_rows.append(_latest_row(run_id, key, cols))
+        if new_chunks:
+            conn.execute(insert(mc), new_chunks)
+        lm = t.latest_metrics
+        upsert(
+            conn,
+            lm,
+            latest_rows,
+            keys=("run_uuid", "key"),
+            update=("value", "is_nan", "step", "timestamp"),
+            where=lambda new: or_(
+                new.step > lm.c.step,
+                and_(new.step == lm.c.step, new.timestamp >= lm.c.timestamp),
+            ),
+        )
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return self.get_metric_history_columns(run_id, key).to_metrics()
+
+    def get_metric_history_columns(self, run_id: str, key: str) -> MetricHistory:
+        import numpy as np
+
+        mc = t.metric_chunks
+        with read_transaction(self.engine) as conn:
+            self._run_row(conn, run_id)
+            chunks = conn.execute(
+                select(mc.c.steps, mc.c.timestamps, mc.c.metric_values)
+                .where(mc.c.run_uuid == run_id, mc.c.key == key)
+                .order_by(mc.c.chunk_id)
+            ).all()
+        steps = np.frombuffer(b"".join(c[0] for c in chunks), dtype="<i8")
+        stamps = np.frombuffer(b"".join(c[1] for c in chunks), dtype="<i8")
+        values = np.frombuffer(b"".join(c[2] for c in chunks), dtype="<f8")
+        if len(steps) > 1:
+            dt = np.diff(stamps)
+            if not bool(np.all((dt > 0) | ((dt == 0) & (np.diff(steps) >= 0)))):
+                order = np.lexsort((steps, stamps))
+                steps, stamps, values = steps[order], stamps[order], values[order]
+        return MetricHistory(key=key, steps=steps, timestamps=stamps, values=values)
+
+    def log_inputs(self, run_id: str, datasets: list[DatasetInput]) -> None:
+        for di in datasets:
+            _validate_dataset_input(di)
+        with write_transaction(self.engine) as conn:
+            run = self._active_run_row(conn, run_id)
+            d = t.datasets
+            for di in datasets:
+                ds = di.dataset
+                dataset_uuid = conn.execute(
+                    select(d.c.dataset_uuid).where(
+                        d.c.experiment_id == run.experiment_id,
+                        d.c.name == ds.name,
+                        d.c.digest == ds.digest,
+                    )
+                ).scalar()
+                if dataset_uuid is None:
+                    dataset_uuid = uuid.uuid4().hex
+                    conn.execute(
+                        insert(d).values(
+                            dataset_uuid=dataset_uuid,
+                            experiment_id=run.experiment_id,
+                            name=ds.name,
+                            digest=ds.digest,
+                            source_type=ds.source_type,
+                            source=ds.source,
+                            schema=ds.schema,
+                            profile=ds.profile,
+                        )
+                    )
+                upsert(
+                    conn,
+                    t.inputs,
+                    [{"run_uuid": run_id, "dataset_uuid": dataset_uuid}],
+                    keys=("run_uuid", "dataset_uuid"),
+                    update=None,
+                )
+                upsert(
+                    conn,
+                    t.input_tags,
+                    [
+                        {
+                            "run_uuid": run_id,
+                            "dataset_uuid": dataset_uuid,
+                            "key": tag.key,
+                            "value": tag.value,
+                        }
+                        for tag in di.tags
+                    ],
+                    keys=("run_uuid", "dataset_uuid", "key"),
+                    update=("value",),
+                )
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def purge_deleted_runs(self, older_than_ms: int, run_ids: list[str] | None = None) -> list[Run]:
+        cutoff = now_ms() - older_than_ms
+        r = t.runs
+        query = select(r.c.run_uuid).where(
+            r.c.lifecycle_stage == LifecycleStage.DELETED, r.c.deleted_time <= cutoff
+        )
+        if run_ids is not None:
+            query = query.where(r.c.run_uuid.in_(run_ids))
+        with write_transaction(self.engine) as conn:
+            ids = list(conn.execute(query).scalars())
+            purged = self._load_runs(conn, ids)
+            for batch in _batches(ids, _ID_BATCH):
+                conn.execute(delete(r).where(r.c.run_uuid.in_(batch)))
+        return purged
+
+    def purge_deleted_experiments(self, older_than_ms: int) -> list[Experiment]:
+        """Remove deleted experiments whose runs are all gone already (purge runs first)."""
+        cutoff = now_ms() - older_than_ms
+        e, r = t.experiments, t.runs
+        with write_transaction(self.engine) as conn:
+            ids = list(
+                conn.execute(
+                    select(e.c.experiment_id).where(
+                        e.c.lifecycle_stage == LifecycleStage.DELETED,
+                        e.c.deleted_time <= cutoff,
+                        ~select(r.c.run_uuid)
+                        .where(r.c.experiment_id == e.c.experiment_id)
+                        .exists(),
+                    )
+                ).scalars()
+            )
+            purged = self._load_experiments(conn, ids)
+            if ids:
+                conn.execute(delete(e).where(e.c.experiment_id.in_(ids)))
+        return purged
+
+
+def _experiment_exists(name: str) -> CairnError:
+    return CairnError.exists(f"Experiment '{name}' already exists.")
+
+
+def _batches(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _latest_row(run_id: str, key: str, cols: MetricColumns) -> dict[str, object]:
+    """The point that becomes the run's latest value: highest step, then latest timestamp."""
+    steps, stamps = cols.steps, cols.timestamps
+    best = 0
+    best_step, best_ts = steps[0], stamps[0]
+    if len(steps) > 1:
+        if steps[-1] >= best_step and steps[-1] == max(steps):
+            # The common case (steps never go down): scan only the tail of equal max steps.
+            best_step = steps[-1]
+            best = len(steps) - 1
+            best_ts = stamps[best]
+            i = best - 1
+            while i >= 0 and steps[i] == best_step:
+                if stamps[i] > best_ts:
+                    best, best_ts = i, stamps[i]
+                i -= 1
+        else:
+            for i in range(1, len(steps)):
+                if steps[i] > best_step or (steps[i] == best_step and stamps[i] >= best_ts):
+                    best, best_step, best_ts = i, steps[i], stamps[i]
+    value = cols.values[best]
+    is_nan = value != value
+    return {
+        "run_uuid": run_id,
+        "key": key,
+        "value": None if is_nan else value,
+        "is_nan": is_nan,
+        "step": best_step,
+        "timestamp": best_ts,
+    }
+
+
+def _validate_dataset_input(di: DatasetInput) -> None:
+    ds = di.dataset
+    limits = (
+        ("name", ds.name, validation.MAX_DATASET_NAME_LENGTH),
+        ("digest", ds.digest, validation.MAX_DATASET_DIGEST_LENGTH),
+        ("source", ds.source, validation.MAX_DATASET_SOURCE_LENGTH),
+        ("schema", ds.schema, validation.MAX_DATASET_SCHEMA_LENGTH),
+        ("profile", ds.profile, validation.MAX_DATASET_PROFILE_LENGTH),
+    )
+    for field, value, limit in limits:
+        if field in ("name", "digest") and not value:
+            raise CairnError.invalid(f"A dataset needs a non-empty {field}.")
+        if value is not None and len(value) > limit:
+            raise CairnError.invalid(
+                f"Dataset {field} is {len(value)} characters long; the limit is {limit}."
+            )
+    if not ds.source_type:
+        raise CairnError.invalid("A dataset needs a source_type.")
+    for tag in di.tags:
+        validation.validate_key(tag.key, "input tag")

@@ -1,0 +1,1 @@
+"""The client side of tracking: fluent API, explicit client, batching logger."""
