@@ -55,7 +55,7 @@ def validate_key(key: object, kind: str = "metric") -> str:
             f"Invalid {kind} name: {key!r}. Names may only contain alphanumerics, underscores "
             "(_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)."
         )
-    if posixpath.normpath(key) != key or key.startswith("/"):
+    if posixpath.normpath(key) != key or key.startswith("/") or ".." in key.split("/"):
         raise CairnError.invalid(
             f"Invalid {kind} name: {key!r}. Names may not contain '..', '//', a leading '/' "
             "or any other path that does not stay where it points."

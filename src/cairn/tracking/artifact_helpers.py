@@ -67,8 +67,11 @@ def _plain(value: Any) -> Any:
 
 def _plain_tree(value: Any) -> Any:
     """``value`` with every container and leaf made plain, for ``yaml.safe_dump``."""
-    if value is None or type(value) in (str, int, float, bool):  # exact: np.float64 is a float
+    if value is None or type(value) in (str, int, float, bool):
         return value
+    for base in (bool, int, float, str):  # subclasses (np.float64, IntEnum) as the base type
+        if isinstance(value, base):
+            return base(value)
     if isinstance(value, dict):
         return {_plain_tree(k): _plain_tree(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -98,7 +101,11 @@ def dict_bytes(obj: dict[str, Any] | list[Any], artifact_file: str) -> bytes:
     import json
 
     plain = dict(obj) if _is_mapping(obj) else obj
-    return json.dumps(plain, indent=2, ensure_ascii=False, default=_plain).encode("utf-8")
+    try:
+        text = json.dumps(plain, indent=2, ensure_ascii=False, default=_plain)
+    except (TypeError, ValueError) as exc:  # non-str keys, circular references
+        raise CairnError.invalid(f"Cannot log this dict as JSON: {exc}.") from exc
+    return text.encode("utf-8")
 
 
 def figure_bytes(figure: Any, artifact_file: str) -> bytes:

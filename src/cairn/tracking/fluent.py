@@ -542,3 +542,15 @@ def _end_runs_at_exit() -> None:
 
 
 atexit.register(_end_runs_at_exit)
+
+
+def _reset() -> None:
+    """End every run, stop the loggers and forget the active experiment and tracking URI.
+
+    For test suites and long-lived processes that switch stores; not part of the public API.
+    """
+    global _active_experiment_id, _last_run_id
+    _end_runs_at_exit()
+    _loggers.clear()
+    _active_experiment_id = _last_run_id = None
+    config.set_tracking_uri(None)

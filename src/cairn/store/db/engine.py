@@ -45,6 +45,14 @@ def get_engine(uri: str) -> Engine:
         return engine
 
 
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, and processes about to drop a database)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
 def _create_engine(uri: str) -> Engine:
     try:
         url = make_url(uri)

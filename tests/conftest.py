@@ -1,0 +1,104 @@
+"""Shared fixtures: a real PostgreSQL server, a fresh database per test, backend-parametrized URIs.
+
+Tests that take `db_uri` run twice, as `[sqlite]` and `[postgres]`.  The postgres variant
+carries the `postgres` marker (deselect with `-m "not postgres"`) and is skipped, with the
+reason, when no PostgreSQL can be had.  The server is started lazily, only if some selected
+test needs it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pg_server import PostgresServer, PostgresUnavailable, find_bindir
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say up front which PostgreSQL the postgres tests will use (or that they will skip)."""
+    bindir = find_bindir()
+    if bindir is None:
+        return "postgresql: server binaries not found (postgres tests skip unless installable)"
+    try:
+        out = subprocess.run(
+            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        out = f"version unknown ({exc})"
+    return f"postgresql: {bindir} ({out})"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private server per test session.
+
+    Under pytest-xdist every worker is its own session and so starts its own server: no
+    cross-process locking or "who stops it last" bookkeeping, at the cost of ~1 s per worker.
+    Skips (cached by pytest, so tried once) when PostgreSQL is unavailable; a server that is
+    present but fails to start is an error, not a skip.
+    """
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install -e '.[postgres]')")
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_uri(postgres_server: PostgresServer) -> Iterator[str]:
+    """URI of a fresh, empty database; dropped afterwards even if the test left connections open."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    uri = postgres_server.create_database(name)
+    yield uri
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path: Path) -> str:
+    """URI of a (not yet existing) SQLite file private to the test."""
+    return f"sqlite:///{tmp_path}/cairn.db"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_uri(request: pytest.FixtureRequest) -> str:
+    """Database URI for each backend; the postgres server is only requested by that variant."""
+    return str(request.getfixturevalue(f"{request.param}_uri"))
+
+
+# --- cairn state ---
+
+
+@pytest.fixture(autouse=True)
+def _isolate_cairn_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts in its own cwd with no inherited tracking/artifact location.
+
+    cairn, like MLflow, defaults to ./cairn.db and ./cairn-artifacts relative to the cwd and
+    honours these variables, so without this tests would leak state into each other (and into
+    the checkout).
+    """
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CAIRN_TRACKING_URI", raising=False)
+    monkeypatch.delenv("CAIRN_ARTIFACT_ROOT", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _reset_cairn_globals() -> Iterator[None]:
+    """End runs, stop background loggers and close pools a test left behind."""
+    yield
+    from cairn.store.db.engine import dispose_engines
+    from cairn.tracking import config, fluent
+
+    fluent._reset()
+    config._stores.clear()
+    dispose_engines()
