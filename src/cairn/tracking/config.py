@@ -36,6 +36,20 @@ def get_tracking_uri() -> str:
     return _tracking_uri or os.environ.get(TRACKING_URI_ENV) or DEFAULT_TRACKING_URI
 
 
+def resolve_uri(uri: str) -> str:
+    """The same URI with a relative SQLite path made absolute against the current directory.
+
+    ``sqlite:///cairn.db`` names a different file in every working directory; stores, pools and
+    loggers are keyed by the absolute form so a ``chdir`` never writes into the wrong file.
+    """
+    prefix = "sqlite:///"
+    if uri.startswith(prefix):
+        path = uri[len(prefix) :]
+        if path and not path.startswith(("/", ":memory:")) and "mode=memory" not in path:
+            return prefix + os.path.abspath(path)
+    return uri
+
+
 def get_artifact_root() -> str | None:
     return os.environ.get(ARTIFACT_ROOT_ENV)
 
@@ -44,7 +58,7 @@ def get_store(uri: str | None = None) -> TrackingStore:
     """One store per (URI, artifact root) per process: stores hold the connection pools."""
     from cairn.store.tracking import get_tracking_store
 
-    key = (uri or get_tracking_uri(), get_artifact_root())
+    key = (resolve_uri(uri or get_tracking_uri()), get_artifact_root())
     store = _stores.get(key)
     if store is None:
         with _lock:

@@ -93,7 +93,7 @@ def _client() -> TrackingClient:
 
 
 def _logger() -> BatchingLogger:
-    uri = config.get_tracking_uri()
+    uri = config.resolve_uri(config.get_tracking_uri())
     logger = _loggers.get(uri)
     if logger is None:
         with _stack_lock:

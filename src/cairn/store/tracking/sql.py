@@ -10,10 +10,11 @@ from __future__ import annotations
 import posixpath
 import time
 import uuid
+import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cairn import validation
@@ -55,7 +56,7 @@ SMALL_CHUNK_POINTS = 2048
 MAX_CHUNK_POINTS = 65536
 _ID_BATCH = 5000
 
-_initialised: set[str] = set()
+_initialised: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def now_ms() -> int:
@@ -83,10 +84,10 @@ class SqlTrackingStore:
         self.uri = uri
         self.engine = get_engine(uri)
         self.artifact_root = resolve_artifact_root(artifact_root)
-        if uri not in _initialised:
+        if self.engine not in _initialised:
             ensure_schema(self.engine)
             self._ensure_default_experiment()
-            _initialised.add(uri)
+            _initialised.add(self.engine)
 
     # ------------------------------------------------------------------ experiments
 
