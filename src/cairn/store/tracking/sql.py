@@ -87,6 +87,7 @@ class SqlTrackingStore:
         if self.engine not in _initialised:
             ensure_schema(self.engine)
             self._ensure_default_experiment()
+            self._refresh_sqlite_statistics()
             _initialised.add(self.engine)
 
     # ------------------------------------------------------------------ experiments
@@ -108,6 +109,18 @@ class SqlTrackingStore:
                         last_update_time=now,
                     )
                 )
+
+    def _refresh_sqlite_statistics(self) -> None:
+        """Give SQLite's planner fresh statistics once per process (PostgreSQL autovacuums).
+
+        Without them SQLite picks slower plans for filtered searches. A sampled ANALYZE reads a
+        bounded number of rows per index, so it costs milliseconds on any size of database.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+        with write_transaction(self.engine) as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+            conn.exec_driver_sql("ANALYZE")
 
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
