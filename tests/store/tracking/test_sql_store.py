@@ -385,3 +385,22 @@ def test_purge_deleted_runs_and_experiments(store: SqlTrackingStore) -> None:
         for table in (schema.params, schema.latest_metrics, schema.metric_chunks):
             count = conn.execute(select(func.count()).select_from(table)).scalar_one()
             assert count == 0, table.name
+
+
+def test_purge_dry_run_changes_nothing_and_restored_runs_keep_their_experiment(
+    store: SqlTrackingStore,
+) -> None:
+    eid = store.create_experiment("half")
+    deleted = store.create_run(eid, "u", None, {}, None).info.run_id
+    restored = store.create_run(eid, "u", None, {}, None).info.run_id
+    store.delete_experiment(eid)
+    store.restore_run(restored)
+    assert [r.info.run_id for r in store.purge_deleted_runs(0, dry_run=True)] == [deleted]
+    assert store.purge_deleted_experiments(0, dry_run=True) == []  # a live run is inside
+    assert store.get_run(deleted).info.lifecycle_stage == "deleted"
+    store.delete_run(restored)
+    assert [e.name for e in store.purge_deleted_experiments(0, dry_run=True)] == ["half"]
+    assert [e.name for e in store.purge_deleted_experiments(0)] == ["half"]
+    for run_id in (deleted, restored):
+        with pytest.raises(CairnError):
+            store.get_run(run_id)

@@ -94,6 +94,12 @@ class TrackingStore(Protocol):
     def get_metric_history_columns(self, run_id: str, key: str) -> MetricHistory: ...
 
     # housekeeping
-    def purge_deleted_runs(self, older_than_ms: int, run_ids: list[str] | None = None) -> list[Run]:
+    def purge_deleted_runs(
+        self, older_than_ms: int, run_ids: list[str] | None = None, dry_run: bool = False
+    ) -> list[Run]:
         """Remove deleted runs for good; returns them so their artifacts can go too."""
         ...
+
+    def purge_deleted_experiments(
+        self, older_than_ms: int, dry_run: bool = False
+    ) -> list[Experiment]: ...

@@ -14,7 +14,18 @@ import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from cairn import validation
@@ -843,41 +854,48 @@ class SqlTrackingStore:
 
     # ------------------------------------------------------------------ housekeeping
 
-    def purge_deleted_runs(self, older_than_ms: int, run_ids: list[str] | None = None) -> list[Run]:
-        cutoff = now_ms() - older_than_ms
+    def purge_deleted_runs(
+        self, older_than_ms: int, run_ids: list[str] | None = None, dry_run: bool = False
+    ) -> list[Run]:
+        """Remove runs deleted at least ``older_than_ms`` ago; returns them (``dry_run``: only
+        returns them) so the caller can remove their artifacts too."""
         r = t.runs
-        query = select(r.c.run_uuid).where(
-            r.c.lifecycle_stage == LifecycleStage.DELETED, r.c.deleted_time <= cutoff
-        )
+        query = select(r.c.run_uuid).where(_purgeable_run(now_ms() - older_than_ms))
         if run_ids is not None:
             query = query.where(r.c.run_uuid.in_(run_ids))
         with write_transaction(self.engine) as conn:
             ids = list(conn.execute(query).scalars())
             purged = self._load_runs(conn, ids)
-            for batch in _batches(ids, _ID_BATCH):
-                conn.execute(delete(r).where(r.c.run_uuid.in_(batch)))
+            if not dry_run:
+                for batch in _batches(ids, _ID_BATCH):
+                    conn.execute(delete(r).where(r.c.run_uuid.in_(batch)))
         return purged
 
-    def purge_deleted_experiments(self, older_than_ms: int) -> list[Experiment]:
-        """Remove deleted experiments whose runs are all gone already (purge runs first)."""
+    def purge_deleted_experiments(
+        self, older_than_ms: int, dry_run: bool = False
+    ) -> list[Experiment]:
+        """Remove experiments deleted at least ``older_than_ms`` ago, with their runs, when every
+        run in them is purgeable too (a run restored inside keeps its experiment)."""
         cutoff = now_ms() - older_than_ms
         e, r = t.experiments, t.runs
+        keeps = (
+            select(r.c.run_uuid)
+            .where(r.c.experiment_id == e.c.experiment_id, ~_purgeable_run(cutoff))
+            .exists()
+        )
+        query = select(e.c.experiment_id).where(
+            e.c.lifecycle_stage == LifecycleStage.DELETED, e.c.deleted_time <= cutoff, ~keeps
+        )
         with write_transaction(self.engine) as conn:
-            ids = list(
-                conn.execute(
-                    select(e.c.experiment_id).where(
-                        e.c.lifecycle_stage == LifecycleStage.DELETED,
-                        e.c.deleted_time <= cutoff,
-                        ~select(r.c.run_uuid)
-                        .where(r.c.experiment_id == e.c.experiment_id)
-                        .exists(),
-                    )
-                ).scalars()
-            )
+            ids = list(conn.execute(query).scalars())
             purged = self._load_experiments(conn, ids)
-            if ids:
+            if ids and not dry_run:
                 conn.execute(delete(e).where(e.c.experiment_id.in_(ids)))
         return purged
+
+
+def _purgeable_run(cutoff: int) -> ColumnElement[bool]:
+    return and_(t.runs.c.lifecycle_stage == LifecycleStage.DELETED, t.runs.c.deleted_time <= cutoff)
 
 
 def _experiment_exists(name: str) -> CairnError:
