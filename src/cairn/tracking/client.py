@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cairn import validation
+from cairn.clock import now_ms
 from cairn.entities import (
     DatasetInput,
     Experiment,
@@ -33,12 +34,6 @@ from cairn.tracking.context import current_user
 if TYPE_CHECKING:
     from cairn.store.artifacts.protocol import ArtifactRepository, FileInfo
     from cairn.store.tracking.protocol import TrackingStore
-
-
-def now_ms() -> int:
-    import time
-
-    return time.time_ns() // 1_000_000
 
 
 class TrackingClient:
