@@ -56,8 +56,11 @@ class ActiveRun:
     logged so far is written.
     """
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, client: TrackingClient, logger: BatchingLogger) -> None:
         self._run = run
+        # The run logs into the store it was started in, even if the tracking URI changes.
+        self._client = client
+        self._logger = logger
 
     @property
     def info(self):  # type: ignore[no-untyped-def]
@@ -245,7 +248,7 @@ def start_run(
                 tags=all_tags,
                 run_name=run_name,
             )
-        active = ActiveRun(run)
+        active = ActiveRun(run, TrackingClient(client.tracking_uri), _logger())
         _stack.append(active)
         _last_run_id = run.info.run_id
         return active
@@ -262,15 +265,14 @@ def _end(run: ActiveRun, status: str, raise_errors: bool) -> None:
     with _stack_lock:
         while _stack:
             top = _stack.pop()
-            logger = _logger()
             try:
-                logger._write_pending(top.run_id)
+                top._logger._write_pending(top.run_id)
             finally:
-                _client().set_terminated(top.run_id, status)
+                top._client.set_terminated(top.run_id, status)
             if top is run:
                 break
     if raise_errors:
-        _logger().raise_pending_error()
+        run._logger.raise_pending_error()
 
 
 def active_run() -> ActiveRun | None:
@@ -293,11 +295,15 @@ def delete_run(run_id: str) -> None:
 
 
 def _run_id(run_id: str | None) -> str:
+    return _target(run_id)[0]
+
+
+def _target(run_id: str | None) -> tuple[str, BatchingLogger]:
+    """The run a call logs into (the active one, started on demand) and that run's logger."""
     if run_id is not None:
-        return run_id
-    if _stack:
-        return _stack[-1].run_id
-    return start_run().run_id
+        return run_id, _logger()
+    top = _stack[-1] if _stack else start_run()
+    return top.run_id, top._logger
 
 
 # ---------------------------------------------------------------------- logging values
@@ -312,8 +318,11 @@ def log_metric(
     run_id: str | None = None,
 ) -> None:
     """Log one metric point; returns in microseconds and never waits for the database."""
-    rid = run_id or (_stack[-1]._run.info.run_id if _stack else _run_id(None))
-    logger = _logger()
+    if run_id is None and _stack:  # the hot path, inlined
+        top = _stack[-1]
+        rid, logger = top._run.info.run_id, top._logger
+    else:
+        rid, logger = _target(run_id)
     if logger._error is not None:
         logger.raise_pending_error()
     key = validation.validate_key(key)
@@ -335,14 +344,13 @@ def log_metrics(
     timestamp: int | None = None,
     run_id: str | None = None,
 ) -> None:
-    rid = _run_id(run_id)
     ts = _time_ns() // 1_000_000 if timestamp is None else validation.validate_timestamp(timestamp)
     step = 0 if step is None else validation.validate_step(step)
     checked = [
         (key, validation.validate_metric_value(key, value))
         for key, value in ((validation.validate_key(k), v) for k, v in metrics.items())
     ]
-    logger = _logger()
+    rid, logger = _target(run_id)
     logger.raise_pending_error()
     for key, value in checked:
         logger.log_metric(rid, key, value, ts, step)
@@ -359,8 +367,7 @@ def log_params(
     params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
 ) -> None:
     checked = dict(validation.validate_param(k, v) for k, v in params.items())
-    rid = _run_id(run_id)
-    logger = _logger()
+    rid, logger = _target(run_id)
     logger.raise_pending_error()
     logger.log_params(rid, checked)
     if synchronous:
@@ -373,8 +380,7 @@ def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
 
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
     checked = dict(validation.validate_tag(k, v) for k, v in tags.items())
-    rid = _run_id(None)
-    logger = _logger()
+    rid, logger = _target(None)
     logger.raise_pending_error()
     logger.set_tags(rid, checked)
     if synchronous:
@@ -382,8 +388,8 @@ def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
 
 
 def delete_tag(key: str) -> None:
-    rid = _run_id(None)
-    _logger().flush(rid)
+    rid, logger = _target(None)
+    logger.flush(rid)
     _client().delete_tag(rid, key)
 
 
