@@ -100,7 +100,10 @@ def validate_timestamp(timestamp: object) -> int:
 
 def stringify_value(value: object) -> str:
     """Params and tags are strings; other values are converted the way MLflow converts them."""
-    return value if type(value) is str else str(value)
+    text = value if type(value) is str else str(value)
+    if "\x00" in text:
+        raise CairnError.invalid(f"Values may not contain NUL characters: {text[:40]!r}.")
+    return text
 
 
 def validate_param(key: object, value: object) -> tuple[str, str]:
@@ -155,9 +158,16 @@ def validate_run_id(run_id: object) -> str:
     return run_id
 
 
+MAX_EXPERIMENT_ID = 2**31 - 1  # experiment ids are 32-bit integers in every database
+
+
 def validate_experiment_id(experiment_id: object) -> str:
     text = str(experiment_id) if isinstance(experiment_id, int) else experiment_id
-    if not isinstance(text, str) or not _EXPERIMENT_ID_RE.match(text):
+    if (
+        not isinstance(text, str)
+        or not _EXPERIMENT_ID_RE.match(text)
+        or int(text) > MAX_EXPERIMENT_ID
+    ):
         raise CairnError.invalid(
             f"Invalid experiment id {experiment_id!r}: experiment ids are strings of digits."
         )

@@ -2,6 +2,12 @@
 
 from cairn.entities.dataset import Dataset, DatasetInput, InputTag, RunInputs
 from cairn.entities.experiment import Experiment, ExperimentTag, LifecycleStage
+from cairn.entities.logged_model import (
+    LoggedModel,
+    LoggedModelMetric,
+    LoggedModelOutput,
+    LoggedModelStatus,
+)
 from cairn.entities.metric import Metric, MetricHistory
 from cairn.entities.paged import PagedList
 from cairn.entities.run import Param, Run, RunData, RunInfo, RunStatus, RunTag, ViewType
@@ -13,6 +19,10 @@ __all__ = [
     "ExperimentTag",
     "InputTag",
     "LifecycleStage",
+    "LoggedModel",
+    "LoggedModelMetric",
+    "LoggedModelOutput",
+    "LoggedModelStatus",
     "Metric",
     "MetricHistory",
     "PagedList",

@@ -228,6 +228,10 @@ def _tokenize(text: str, fail: Fail) -> list[_Token]:
                 fail(f"invalid number {text[start:end]!r}", start)
             number = m.group()
             value = float(number) if any(ch in number for ch in ".eE") else int(number)
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                fail(f"number {number} is out of range (at most 19 digits)", start)
+            if isinstance(value, float) and value in (float("inf"), float("-inf")):
+                fail(f"number {number} is out of range", start)
             tokens.append(_Token("NUMBER", number, start, value))
         elif m := _WORD.match(text, i):
             word, i = m.group(), m.end()

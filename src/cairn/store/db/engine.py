@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DataError, OperationalError
 
 from cairn.errors import CairnError
 
@@ -114,6 +114,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
     except OperationalError as exc:
         raise _database_error(exc) from exc
+    except DataError as exc:  # a value the database cannot hold: the caller's fault
+        raise CairnError.invalid(f"Value rejected by the database: {exc.orig}") from exc
 
 
 @contextlib.contextmanager
@@ -123,6 +125,8 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
     except OperationalError as exc:
         raise _database_error(exc) from exc
+    except DataError as exc:
+        raise CairnError.invalid(f"Value rejected by the database: {exc.orig}") from exc
 
 
 def _database_error(exc: OperationalError) -> CairnError:

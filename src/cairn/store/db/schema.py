@@ -74,6 +74,12 @@ runs = Table(
     Column("deleted_time", BigInteger),
     Column("lifecycle_stage", String(20), nullable=False),
     Column("artifact_uri", Text, nullable=False),
+    # JSON objects of the run's params, tags and latest metric values (exact decimal text),
+    # recomputed by SQL from those tables in every transaction that changes them: reading a
+    # thousand runs is then a thousand rows. NULL means none.
+    Column("params_json", Text),
+    Column("tags_json", Text),
+    Column("metrics_json", Text),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
 )
 
@@ -167,4 +173,90 @@ input_tags = Table(
     Column("key", String(255), nullable=False),
     Column("value", String(500), nullable=False),
     PrimaryKeyConstraint("run_uuid", "dataset_uuid", "key", name="pk_input_tags"),
+)
+
+# --- MLflow 3 logged models ------------------------------------------------------------------
+# A logged model belongs to an experiment, not to a run: ``source_run_id`` records the run that
+# produced it without a foreign key, so purging the run leaves the model (as in MLflow).
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("model_id", String(36), primary_key=True),
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(500), nullable=False),
+    Column("artifact_location", Text, nullable=False),
+    Column("creation_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_message", Text),
+    Column("lifecycle_stage", String(32), nullable=False),
+    Column("model_type", String(500)),
+    Column("source_run_id", String(32)),
+    Index("ix_logged_models_experiment_created", "experiment_id", "creation_timestamp"),
+    Index("ix_logged_models_experiment_name", "experiment_id", "name"),
+    Index("ix_logged_models_source_run", "source_run_id"),
+)
+
+_model_fk = {"ondelete": "CASCADE"}
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column(
+        "model_id", String(36), ForeignKey("logged_models.model_id", **_model_fk), nullable=False
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key", name="pk_logged_model_params"),
+)
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column(
+        "model_id", String(36), ForeignKey("logged_models.model_id", **_model_fk), nullable=False
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key", name="pk_logged_model_tags"),
+)
+
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column(
+        "model_id", String(36), ForeignKey("logged_models.model_id", **_model_fk), nullable=False
+    ),
+    Column("key", String(250), nullable=False),
+    # NULL when the value is NaN, as in latest_metrics; is_nan tells the two apart.
+    Column("value", Float(precision=53)),
+    Column("is_nan", Boolean, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("run_id", String(32), ForeignKey("runs.run_uuid", **_run_fk), nullable=False),
+    Column("dataset_name", String(500)),
+    Column("dataset_digest", String(36)),
+    PrimaryKeyConstraint(
+        "model_id", "key", "timestamp", "step", "run_id", name="pk_logged_model_metrics"
+    ),
+    Index("ix_logged_model_metrics_run", "run_id"),
+)
+
+# MLflow's ``runs/outputs``: which models a run produced, and at which step.
+run_outputs = Table(
+    "run_outputs",
+    metadata,
+    Column("run_uuid", String(32), ForeignKey("runs.run_uuid", **_run_fk), nullable=False),
+    Column(
+        "model_id", String(36), ForeignKey("logged_models.model_id", **_model_fk), nullable=False
+    ),
+    Column("step", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_uuid", "model_id", "step", name="pk_run_outputs"),
+    Index("ix_run_outputs_model", "model_id"),
 )

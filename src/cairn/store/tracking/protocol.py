@@ -6,11 +6,14 @@ Writes are validated by the caller-facing clients *and* by the store, so a store
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from cairn.entities import (
     DatasetInput,
     Experiment,
+    LoggedModel,
+    LoggedModelOutput,
     Metric,
     MetricHistory,
     PagedList,
@@ -103,3 +106,31 @@ class TrackingStore(Protocol):
     def purge_deleted_experiments(
         self, older_than_ms: int, dry_run: bool = False
     ) -> list[Experiment]: ...
+
+    # logged models (MLflow 3)
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel: ...
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel: ...
+    def finalize_logged_model(self, model_id: str, status: str | int) -> LoggedModel: ...
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None: ...
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None: ...
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
+    def delete_logged_model(self, model_id: str) -> None: ...
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[Mapping[str, Any]] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
+    ) -> PagedList[LoggedModel]: ...
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None: ...
+    def get_run_outputs(self, run_ids: Sequence[str]) -> dict[str, list[LoggedModelOutput]]: ...

@@ -7,18 +7,26 @@ one transaction: it succeeds whole or leaves the database as it was.
 
 from __future__ import annotations
 
+import functools
 import posixpath
-import time
 import uuid
 import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
+import msgspec
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
+    Table,
+    Text,
     and_,
+    bindparam,
+    case,
+    cast,
     delete,
     func,
     insert,
@@ -29,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from cairn import validation
+from cairn.clock import now_ms
 from cairn.entities import (
     Dataset,
     DatasetInput,
@@ -53,6 +62,7 @@ from cairn.store.db.engine import get_engine, read_transaction, write_transactio
 from cairn.store.db.migrate import ensure_schema
 from cairn.store.db.upsert import upsert
 from cairn.store.tracking.columns import MetricColumns, pack
+from cairn.store.tracking.sql_logged_models import SqlLoggedModelsMixin
 from cairn.tracking.names import generate_run_name
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -66,12 +76,12 @@ DEFAULT_ARTIFACT_ROOT = "./cairn-artifacts"
 SMALL_CHUNK_POINTS = 2048
 MAX_CHUNK_POINTS = 65536
 _ID_BATCH = 5000
+_ANALYZE_MIN_RUNS = 1000
+_json_decoder = msgspec.json.Decoder(dict[str, str])
+_metrics_decoder = msgspec.json.Decoder(dict[str, float], strict=False)  # "NaN" -> nan
+_MAX_DOUBLE = 1.7976931348623157e308
 
 _initialised: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def join_uri(root: str, *parts: str) -> str:
@@ -88,7 +98,7 @@ def resolve_artifact_root(artifact_root: str | None) -> str:
     return str(Path(root).expanduser().resolve())
 
 
-class SqlTrackingStore:
+class SqlTrackingStore(SqlLoggedModelsMixin):
     """A :class:`~cairn.store.tracking.protocol.TrackingStore` on SQLAlchemy Core."""
 
     def __init__(self, uri: str, artifact_root: str | None = None) -> None:
@@ -104,32 +114,34 @@ class SqlTrackingStore:
     # ------------------------------------------------------------------ experiments
 
     def _ensure_default_experiment(self) -> None:
+        """Create experiment 0; an upsert, as processes starting together all try at once."""
+        now = now_ms()
+        row = {
+            "experiment_id": 0,
+            "name": DEFAULT_EXPERIMENT_NAME,
+            "artifact_location": join_uri(self.artifact_root, DEFAULT_EXPERIMENT_ID),
+            "lifecycle_stage": LifecycleStage.ACTIVE,
+            "creation_time": now,
+            "last_update_time": now,
+        }
         with write_transaction(self.engine) as conn:
-            exists = conn.execute(
-                select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id == 0)
-            ).first()
-            if exists is None:
-                now = now_ms()
-                conn.execute(
-                    insert(t.experiments).values(
-                        experiment_id=0,
-                        name=DEFAULT_EXPERIMENT_NAME,
-                        artifact_location=join_uri(self.artifact_root, DEFAULT_EXPERIMENT_ID),
-                        lifecycle_stage=LifecycleStage.ACTIVE,
-                        creation_time=now,
-                        last_update_time=now,
-                    )
-                )
+            upsert(conn, t.experiments, [row], keys=("experiment_id",), update=None)
 
     def _refresh_sqlite_statistics(self) -> None:
         """Give SQLite's planner fresh statistics once per process (PostgreSQL autovacuums).
 
-        Without them SQLite picks slower plans for filtered searches. A sampled ANALYZE reads a
-        bounded number of rows per index, so it costs milliseconds on any size of database.
+        Statistics of a nearly empty database mislead the planner later, so small databases
+        keep none. A sampled ANALYZE reads a bounded number of rows per index: milliseconds
+        on any size of database.
         """
         if self.engine.dialect.name != "sqlite":
             return
         with write_transaction(self.engine) as conn:
+            sampled = select(t.runs.c.run_uuid).limit(_ANALYZE_MIN_RUNS).subquery()
+            if conn.execute(select(func.count()).select_from(sampled)).scalar_one() < (
+                _ANALYZE_MIN_RUNS
+            ):
+                return
             conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
             conn.exec_driver_sql("ANALYZE")
 
@@ -397,6 +409,7 @@ class SqlTrackingStore:
                 insert(t.tags),
                 [{"run_uuid": run_id, "key": k, "value": v} for k, v in tags.items()],
             )
+            refresh_run_summary(conn, run_id, tags=True)
         return Run(
             info=RunInfo(
                 run_id=run_id,
@@ -439,6 +452,7 @@ class SqlTrackingStore:
                 conn.execute(update(t.runs).where(t.runs.c.run_uuid == run_id).values(**values))
             if run_name:
                 self._write_tags(conn, run_id, {RUN_NAME_TAG: values["name"]})  # type: ignore[dict-item]
+                refresh_run_summary(conn, run_id, tags=True)
             return self._load_runs(conn, [run_id])[0].info
 
     def delete_run(self, run_id: str) -> None:
@@ -506,59 +520,52 @@ class SqlTrackingStore:
         return row
 
     def _load_runs(self, conn: Connection, ids: Sequence[str]) -> list[Run]:
-        """Whole runs for ``ids`` in that order: one query per table, not one per run."""
+        """Whole runs for ``ids``, in that order, in one query per batch of ids.
+
+        Each run row carries its params, tags and latest metrics as JSON (see
+        :func:`refresh_run_summary`), so a thousand runs are a thousand rows to read.
+        """
         if not ids:
             return []
-        r = t.runs
-        infos: dict[str, RunInfo] = {}
-        params: dict[str, dict[str, str]] = {}
-        tags: dict[str, dict[str, str]] = {}
-        metrics: dict[str, dict[str, float]] = {}
+        rows = []
         inputs: dict[str, list[DatasetInput]] = {}
         for batch in _batches(ids, _ID_BATCH):
-            for row in conn.execute(
-                select(
-                    r.c.run_uuid,
-                    r.c.experiment_id,
-                    r.c.name,
-                    r.c.user_id,
-                    r.c.status,
-                    r.c.start_time,
-                    r.c.end_time,
-                    r.c.artifact_uri,
-                    r.c.lifecycle_stage,
-                ).where(r.c.run_uuid.in_(batch))
-            ):
-                infos[row[0]] = RunInfo(
-                    row[0], str(row[1]), row[2], row[3], row[4], row[5], row[6], row[7], row[8]
-                )
-            for table, target in ((t.params, params), (t.tags, tags)):
-                for rid, key, value in conn.execute(
-                    select(table.c.run_uuid, table.c.key, table.c.value).where(
-                        table.c.run_uuid.in_(batch)
-                    )
-                ):
-                    target.setdefault(rid, {})[key] = value
-            lm = t.latest_metrics
-            for rid, key, value, is_nan in conn.execute(
-                select(lm.c.run_uuid, lm.c.key, lm.c.value, lm.c.is_nan).where(
-                    lm.c.run_uuid.in_(batch)
-                )
-            ):
-                metrics.setdefault(rid, {})[key] = float("nan") if is_nan else value
+            rows.extend(conn.execute(self._runs_query, {"ids": list(batch)}))
             self._load_inputs(conn, batch, inputs)
-        empty_inputs = RunInputs()
-        return [
-            Run(
-                info=infos[rid],
-                data=RunData(
-                    metrics=metrics.get(rid, {}), params=params.get(rid, {}), tags=tags.get(rid, {})
-                ),
-                inputs=RunInputs(inputs[rid]) if rid in inputs else empty_inputs,
+        by_id = {row[0]: row for row in rows}
+        decode, decode_metrics = _json_decoder.decode, _metrics_decoder.decode
+        no_inputs = RunInputs()
+        runs = []
+        for rid in ids:
+            row = by_id.get(rid)
+            if row is None:
+                continue
+            info = RunInfo(rid, str(row[1]), row[2], row[3], row[4], row[5], row[6], row[7], row[8])
+            data = RunData(
+                decode_metrics(row[11]) if row[11] else {},
+                decode(row[9]) if row[9] else {},
+                decode(row[10]) if row[10] else {},
             )
-            for rid in ids
-            if rid in infos
-        ]
+            runs.append(Run(info, data, RunInputs(inputs[rid]) if rid in inputs else no_inputs))
+        return runs
+
+    @functools.cached_property
+    def _runs_query(self) -> Select:  # type: ignore[type-arg]
+        r = t.runs
+        return select(
+            r.c.run_uuid,
+            r.c.experiment_id,
+            r.c.name,
+            r.c.user_id,
+            r.c.status,
+            r.c.start_time,
+            r.c.end_time,
+            r.c.artifact_uri,
+            r.c.lifecycle_stage,
+            r.c.params_json,
+            r.c.tags_json,
+            r.c.metrics_json,
+        ).where(r.c.run_uuid.in_(bindparam("ids", expanding=True)))
 
     def _load_inputs(
         self, conn: Connection, run_ids: Sequence[str], out: dict[str, list[DatasetInput]]
@@ -576,16 +583,18 @@ class SqlTrackingStore:
                 d.c.profile,
             )
             .join(d, d.c.dataset_uuid == i.c.dataset_uuid)
-            .where(i.c.run_uuid.in_(run_ids))
-            .order_by(i.c.run_uuid, d.c.name)
+            .where(i.c.run_uuid.in_(bindparam("ids", expanding=True)))
+            .order_by(i.c.run_uuid, d.c.name),
+            {"ids": list(run_ids)},
         ).all()
         if not rows:
             return
         input_tags: dict[tuple[str, str], list[InputTag]] = {}
         for rid, dsid, key, value in conn.execute(
             select(it.c.run_uuid, it.c.dataset_uuid, it.c.key, it.c.value)
-            .where(it.c.run_uuid.in_(run_ids))
-            .order_by(it.c.key)
+            .where(it.c.run_uuid.in_(bindparam("ids", expanding=True)))
+            .order_by(it.c.key),
+            {"ids": list(run_ids)},
         ):
             input_tags.setdefault((rid, dsid), []).append(InputTag(key, value))
         for rid, dsid, name, digest, source_type, source, schema, profile in rows:
@@ -660,6 +669,7 @@ class SqlTrackingStore:
             ).rowcount
             if not deleted:
                 raise CairnError.not_found(f"No tag '{key}' on run '{run_id}'.")
+            refresh_run_summary(conn, run_id, tags=True)
 
     def _write(
         self,
@@ -676,8 +686,12 @@ class SqlTrackingStore:
                 self._write_params(conn, run_id, params)
             if tags:
                 self._write_tags(conn, run_id, tags)
+            metrics = {k: c for k, c in metrics.items() if len(c)}
             if metrics:
-                self._write_metrics(conn, run_id, {k: c for k, c in metrics.items() if len(c)})
+                self._write_metrics(conn, run_id, metrics)
+            refresh_run_summary(
+                conn, run_id, params=bool(params), tags=bool(tags), metrics=bool(metrics)
+            )
 
     def _write_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
         p = t.params
@@ -896,6 +910,52 @@ class SqlTrackingStore:
 
 def _purgeable_run(cutoff: int) -> ColumnElement[bool]:
     return and_(t.runs.c.lifecycle_stage == LifecycleStage.DELETED, t.runs.c.deleted_time <= cutoff)
+
+
+def refresh_run_summary(
+    conn: Connection,
+    run_id: str,
+    *,
+    params: bool = False,
+    tags: bool = False,
+    metrics: bool = False,
+) -> None:
+    """Recompute the run's JSON summaries from the params/tags/latest_metrics rows.
+
+    Every write of those tables calls this in the same transaction, so the summaries can never
+    disagree with the rows they are derived from. The aggregation runs inside the database.
+    """
+    r, lm = t.runs, t.latest_metrics
+    postgres = conn.dialect.name == "postgresql"
+
+    def summary(table: Table, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        agg = (
+            cast(func.json_object_agg(table.c.key, value), Text)
+            if postgres
+            else func.json_group_object(table.c.key, value)
+        )
+        return select(agg).where(table.c.run_uuid == r.c.run_uuid).scalar_subquery()
+
+    values: dict[str, ColumnElement[Any]] = {}
+    if params:
+        values["params_json"] = summary(t.params, t.params.c.value)
+    if tags:
+        values["tags_json"] = summary(t.tags, t.tags.c.value)
+    if metrics:
+        # Values as exact decimal text (SQLite's JSON keeps only 15 digits of a float;
+        # PostgreSQL's float8 text is exact), with NaN/±inf spelled as protobuf JSON does.
+        if postgres:
+            text = case((lm.c.is_nan, "NaN"), else_=cast(lm.c.value, Text))
+        else:
+            text = case(
+                (lm.c.is_nan, "NaN"),
+                (lm.c.value > _MAX_DOUBLE, "Infinity"),
+                (lm.c.value < -_MAX_DOUBLE, "-Infinity"),
+                else_=func.printf("%.17g", lm.c.value),
+            )
+        values["metrics_json"] = summary(lm, text)
+    if values:
+        conn.execute(update(r).where(r.c.run_uuid == run_id).values(**values))
 
 
 def _experiment_exists(name: str) -> CairnError:

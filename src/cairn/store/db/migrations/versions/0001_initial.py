@@ -52,6 +52,9 @@ def upgrade() -> None:
         sa.Column("deleted_time", sa.BigInteger),
         sa.Column("lifecycle_stage", sa.String(20), nullable=False),
         sa.Column("artifact_uri", sa.Text, nullable=False),
+        sa.Column("params_json", sa.Text),
+        sa.Column("tags_json", sa.Text),
+        sa.Column("metrics_json", sa.Text),
     )
     op.create_index("ix_runs_experiment_start", "runs", ["experiment_id", "start_time"])
     for name in ("params", "tags"):
