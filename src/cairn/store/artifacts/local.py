@@ -7,7 +7,7 @@ import posixpath
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
@@ -37,6 +37,29 @@ def _join(base: str, name: str) -> str:
     return posixpath.join(base, name) if base else name
 
 
+def require_local_file(local_file: str) -> Path:
+    """``local_file`` as a Path, or RESOURCE_DOES_NOT_EXIST: what every store uploads from."""
+    source = Path(local_file)
+    if not source.is_file():
+        raise CairnError.not_found(f"Local file {local_file!r} does not exist or is not a file.")
+    return source
+
+
+def walk_files(local_dir: str) -> Iterator[tuple[str, str]]:
+    """(local path, '/'-separated path under ``local_dir``) of every file in the tree.
+
+    What remote stores upload for ``log_artifacts``. Symlinked directories are not followed
+    (no loops), as in the local store; files behind symlinks are.
+    """
+    source = Path(local_dir)
+    if not source.is_dir():
+        raise CairnError.not_found(f"Local directory {local_dir!r} does not exist.")
+    for dirpath, _dirnames, filenames in os.walk(source):
+        rel_dir = Path(dirpath).relative_to(source).as_posix()
+        for name in filenames:
+            yield os.path.join(dirpath, name), _join("" if rel_dir == "." else rel_dir, name)
+
+
 class LocalArtifactRepository:
     """An :class:`~cairn.store.artifacts.protocol.ArtifactRepository` on the local file system.
 
@@ -61,7 +84,12 @@ class LocalArtifactRepository:
             raise CairnError.invalid("An artifact file needs a name; got the root path.")
         if target.is_dir():
             raise CairnError.invalid(f"Cannot write {artifact_file!r}: it is a directory.")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise CairnError.invalid(
+                f"Cannot write {artifact_file!r}: a parent of it is a file."
+            ) from None
         tmp = target.parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}-{target.name}"
         try:
             fill(str(tmp))
@@ -77,12 +105,18 @@ class LocalArtifactRepository:
 
         self._write(artifact_file, fill)
 
+    def write_stream(self, artifact_file: str, chunks: Iterable[bytes]) -> None:
+        """Chunks go to a temp file next to the target, renamed into place at the end."""
+
+        def fill(tmp: str) -> None:
+            with open(tmp, "xb") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+
+        self._write(artifact_file, fill)
+
     def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
-        source = Path(local_file)
-        if not source.is_file():
-            raise CairnError.not_found(
-                f"Local file {local_file!r} does not exist or is not a file."
-            )
+        source = require_local_file(local_file)
         dest = _join(safe_relative_path(artifact_path), source.name)
         self._write(dest, lambda tmp: shutil.copyfile(source, tmp))
 
@@ -155,11 +189,14 @@ class LocalArtifactRepository:
             else:
                 shutil.copyfile(resolve_inside(self.root, info.path), child)
 
-    def open_artifact(self, path: str) -> BinaryIO:
+    def local_path(self, path: str) -> Path:
         target = resolve_inside(self.root, path)
         if not target.is_file():
             raise CairnError.not_found(f"No artifact file at {path!r} under {self.root_uri}.")
-        return open(target, "rb")
+        return target
+
+    def open_artifact(self, path: str) -> BinaryIO:
+        return open(self.local_path(path), "rb")
 
     # -- deleting -------------------------------------------------------------------------
 

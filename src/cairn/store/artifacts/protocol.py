@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO, Protocol, runtime_checkable
+import io
+import posixpath
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 import msgspec
+
+from cairn.errors import CairnError
+from cairn.store.artifacts.paths import safe_relative_path
+
+_READ_BUFFER = 1024 * 1024
 
 
 class FileInfo(msgspec.Struct, frozen=True):
@@ -49,3 +59,157 @@ class ArtifactRepository(Protocol):
     def open_artifact(self, path: str) -> BinaryIO:
         """A binary stream over one artifact file, for serving it without a copy."""
         ...
+
+
+# -- optional capabilities: a store offers them when it can; callers check with isinstance() --
+
+
+@runtime_checkable
+class StreamWritable(Protocol):
+    """Stores that can write a file from a stream of chunks (the proxy's upload path)."""
+
+    def write_stream(self, artifact_file: str, chunks: Iterable[bytes]) -> None:
+        """Write ``artifact_file`` from ``chunks`` as they come, never holding it whole.
+
+        As atomic as :meth:`ArtifactRepository.log_bytes`: if ``chunks`` raises, the old
+        content (or nothing) stays.
+        """
+        ...
+
+
+@runtime_checkable
+class LocalPaths(Protocol):
+    """Stores whose files are local files, so a server can hand them to ``sendfile``."""
+
+    def local_path(self, path: str) -> Path:
+        """The confined local path of an existing artifact file; RESOURCE_DOES_NOT_EXIST if
+        there is no file there."""
+        ...
+
+
+class PartCredential(msgspec.Struct, frozen=True):
+    """Where a client PUTs one part of a multipart upload, as MLflow's proto names it."""
+
+    url: str
+    part_number: int
+    headers: dict[str, str] = {}
+
+
+class MultipartUpload(msgspec.Struct, frozen=True):
+    upload_id: str
+    credentials: list[PartCredential]
+
+
+class UploadedPart(msgspec.Struct, frozen=True):
+    part_number: int
+    etag: str
+
+
+class PresignedDownload(msgspec.Struct, frozen=True):
+    url: str
+    headers: dict[str, str] = {}
+    file_size: int | None = None
+
+
+@runtime_checkable
+class DirectTransfers(Protocol):
+    """Stores clients can read and write directly through presigned URLs (object stores), so
+    large files need not pass through the server."""
+
+    def create_multipart_upload(self, artifact_file: str, num_parts: int) -> MultipartUpload: ...
+
+    def complete_multipart_upload(
+        self, artifact_file: str, upload_id: str, parts: list[UploadedPart]
+    ) -> None: ...
+
+    def abort_multipart_upload(self, artifact_file: str, upload_id: str) -> None: ...
+
+    def presigned_download(self, path: str) -> PresignedDownload: ...
+
+
+# -- helpers shared by the stores -----------------------------------------------------------
+
+
+class _ChunkReader(io.RawIOBase):
+    def __init__(self, chunks: Iterable[bytes], on_close: Callable[[], None] | None) -> None:
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._pending = memoryview(b"")
+        self._on_close = on_close
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = memoryview(next(self._chunks))
+            except StopIteration:
+                return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed and self._on_close is not None:
+            self._on_close()
+        super().close()
+
+
+def chunk_reader(chunks: Iterable[bytes], on_close: Callable[[], None] | None = None) -> BinaryIO:
+    """A read-only binary file over an iterator of chunks, for APIs that want a file.
+
+    A network body becomes something ``boto3.upload_fileobj`` or ``shutil.copyfileobj`` can
+    read without the whole of it in memory. ``read(n)`` returns ``n`` bytes until the end (no
+    short reads: S3 multipart parts must be full). ``on_close`` releases the source.
+    """
+    return io.BufferedReader(_ChunkReader(chunks, on_close), buffer_size=_READ_BUFFER)  # type: ignore[return-value]
+
+
+def child_path(base: str, name: object) -> str | None:
+    """``base/name`` if a listing's ``name`` is one safe, normalized component; else None.
+
+    Object stores and remote servers may hold names no artifact path can have (``..``,
+    ``a//b``); listings leave them out, so nothing downstream joins them onto a local path.
+    """
+    if not isinstance(name, str) or not name or "/" in name:
+        return None
+    rel = posixpath.join(base, name) if base else name
+    try:
+        return rel if safe_relative_path(rel) == rel else None
+    except CairnError:
+        return None
+
+
+def download_tree(
+    repo: ArtifactRepository,
+    artifact_path: str | None,
+    dst_path: str | None,
+    fetch_file: Callable[[str, Path], None],
+) -> str:
+    """``download_artifacts`` for remote stores, which can only list and fetch single files.
+
+    A path with children is a directory (remote stores have no empty ones); anything else is
+    fetched as a file, and ``fetch_file(rel, dest)`` raises RESOURCE_DOES_NOT_EXIST if it is
+    missing. Listed names were confined by the store, so ``dest`` stays under ``dst_path``.
+    """
+    rel = safe_relative_path(artifact_path)
+    dst_root = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp())
+    dest = dst_root / rel if rel else dst_root
+    entries = repo.list_artifacts(rel)
+    if not entries and rel:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fetch_file(rel, dest)
+        return str(dest)
+
+    def copy_dir(entries: list[FileInfo], into: Path) -> None:
+        into.mkdir(parents=True, exist_ok=True)
+        for info in entries:
+            child = into / posixpath.basename(info.path)
+            if info.is_dir:
+                copy_dir(repo.list_artifacts(info.path), child)
+            else:
+                fetch_file(info.path, child)
+
+    copy_dir(entries, dest)
+    return str(dest)
