@@ -28,7 +28,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Create, list, rename, delete and restore experiments.",
     ),
     "gc": ("cairn.cli.gc", "gc", "Permanently remove deleted runs and experiments."),
+    "import": (
+        "cairn.cli.importer",
+        "import_",
+        "Copy experiments and runs from an MLflow store or server.",
+    ),
     "runs": ("cairn.cli.runs", "runs", "List, describe, delete and restore runs."),
+    "server": (
+        "cairn.cli.server",
+        "server",
+        "Run the tracking server (MLflow-compatible REST API).",
+    ),
 }
 
 

@@ -1,11 +1,474 @@
-"""Tracking: experiments, runs, metrics, params, tags, batches, datasets, search."""
+"""Tracking: experiments, runs, metrics, params, tags, batches, datasets, search, artifact lists.
+
+A thin skin over the tracking store: each endpoint parses its request into the message struct of
+:mod:`cairn.server.wire` (every JSON type checked there), calls the store, which decides every
+rule, and answers with the message MLflow would. Only wire-level limits of endpoints the store
+has no counterpart for (history paging, bulk-interval sampling) are checked here.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import functools
+import json
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlparse
 
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from cairn import validation
+from cairn.entities import LoggedModelOutput, Metric, MetricHistory, Param, Run, RunTag
+from cairn.errors import CairnError
+from cairn.search.paging import decode_page_token, encode_page_token
+from cairn.server import wire
 from cairn.server.context import ServerContext
+from cairn.server.http import MAX_JSON_BODY, json_response, read_json
+from cairn.store.artifacts import ArtifactRepository, get_artifact_repository, safe_relative_path
+from cairn.store.tracking.columns import MetricColumns
+from cairn.store.tracking.protocol import TrackingStore
+
+M = TypeVar("M", bound=msgspec.Struct)
+Body = dict[str, Any]
+
+LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
+_MODEL_JSON_FIELDS = ("artifact_path", "flavors", "run_id", "utc_time_created")
+# get-history pages: the mlflow client asks for 25,000 points at a time.
+HISTORY_PAGE_DEFAULT = 25_000
+HISTORY_PAGE_MAX = 1_000_000
+# get-history-bulk-interval, as MLflow's server limits it.
+BULK_INTERVAL_MAX_RUNS = 100
+BULK_INTERVAL_DEFAULT_RESULTS = 320
+BULK_INTERVAL_MAX_RESULTS = 2500
+_ID_BATCH = 5000
+POST, GET = ["POST"], ["GET"]
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
-    return []
+    api = TrackingApi(ctx)
+    return [
+        Route(path, _endpoint(message_type, functools.partial(handler, api)), methods=methods)
+        for path, methods, message_type, handler in ENDPOINTS
+    ]
+
+
+def _endpoint(
+    message_type: type[M], handler: Callable[[M], Body]
+) -> Callable[[Request], Awaitable[Response]]:
+    """An ASGI endpoint: parse the request, run the handler (database work) off the loop."""
+
+    async def endpoint(request: Request) -> Response:
+        message = await read_message(request, message_type)
+        return json_response(await run_in_threadpool(handler, message))
+
+    return endpoint
+
+
+async def read_message(request: Request, message_type: type[M]) -> M:
+    """The request as ``message_type``: JSON bodies are decoded and type-checked in one pass;
+    anything else (query strings, empty or broken bodies) goes the general way, which reports
+    malformed JSON and non-object bodies as such."""
+    is_query = request.method in ("GET", "HEAD")
+    if not is_query:
+        body = await request.body()
+        if body and len(body) <= MAX_JSON_BODY:
+            try:
+                return wire.decode_message(body, message_type)
+            except msgspec.DecodeError:  # also ValidationError: say why below
+                pass
+    data = await read_json(request)
+    if is_query:
+        for name in wire.list_fields(message_type):
+            if name in data and not isinstance(data[name], list):
+                data[name] = [data[name]]
+    return wire.parse_message(data, message_type)
+
+
+class TrackingApi:
+    """The endpoints' handlers: a message in, the response body out."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.store: TrackingStore = ctx.tracking
+
+    # ------------------------------------------------------------------ experiments
+
+    def create_experiment(self, req: wire.CreateExperiment) -> Body:
+        experiment_id = self.store.create_experiment(
+            req.name, req.artifact_location or None, wire.key_values_from_json(req.tags)
+        )
+        return {"experiment_id": experiment_id}
+
+    def get_experiment(self, req: wire.ExperimentRef) -> Body:
+        experiment = self.store.get_experiment(req.experiment_id)
+        return {"experiment": wire.experiment_to_json(experiment)}
+
+    def get_experiment_by_name(self, req: wire.GetExperimentByName) -> Body:
+        experiment = self.store.get_experiment_by_name(req.experiment_name)
+        if experiment is None:
+            raise CairnError.not_found(f"No experiment named '{req.experiment_name}'.")
+        return {"experiment": wire.experiment_to_json(experiment)}
+
+    def search_experiments(self, req: wire.SearchExperiments) -> Body:
+        page = self.store.search_experiments(
+            view_type=req.view_type,  # type: ignore[arg-type]  # the store accepts enum numbers
+            filter_string=req.filter or None,
+            order_by=req.order_by or None,
+            page_token=req.page_token or None,
+            **_given(max_results=req.max_results),
+        )
+        return _page("experiments", [wire.experiment_to_json(e) for e in page], page.token)
+
+    def update_experiment(self, req: wire.UpdateExperiment) -> Body:
+        self.store.rename_experiment(req.experiment_id, req.new_name)
+        return {}
+
+    def delete_experiment(self, req: wire.ExperimentRef) -> Body:
+        self.store.delete_experiment(req.experiment_id)
+        return {}
+
+    def restore_experiment(self, req: wire.ExperimentRef) -> Body:
+        self.store.restore_experiment(req.experiment_id)
+        return {}
+
+    def set_experiment_tag(self, req: wire.SetExperimentTag) -> Body:
+        self.store.set_experiment_tag(req.experiment_id, req.key, req.value)
+        return {}
+
+    def delete_experiment_tag(self, req: wire.DeleteExperimentTag) -> Body:
+        self.store.delete_experiment_tag(req.experiment_id, req.key)
+        return {}
+
+    # ------------------------------------------------------------------ runs
+
+    def create_run(self, req: wire.CreateRun) -> Body:
+        run = self.store.create_run(
+            experiment_id=req.experiment_id,
+            user_id=req.user_id,
+            start_time=req.start_time,
+            tags=wire.key_values_from_json(req.tags),
+            run_name=req.run_name or None,
+        )
+        return {"run": wire.run_to_json(run, metrics=[])}
+
+    def get_run(self, req: wire.RunRef) -> Body:
+        run = self.store.get_run(req.id)
+        return {"run": self._runs_json([run])[0]}
+
+    def update_run(self, req: wire.UpdateRun) -> Body:
+        info = self.store.update_run_info(
+            req.id,
+            status=None if req.status is None else wire.run_status_from_wire(req.status),
+            end_time=req.end_time,
+            run_name=req.run_name or None,
+        )
+        return {"run_info": wire.run_info_to_json(info)}
+
+    def delete_run(self, req: wire.RunRef) -> Body:
+        self.store.delete_run(req.id)
+        return {}
+
+    def restore_run(self, req: wire.RunRef) -> Body:
+        self.store.restore_run(req.id)
+        return {}
+
+    def search_runs(self, req: wire.SearchRuns) -> Body:
+        page = self.store.search_runs(
+            experiment_ids=req.experiment_ids,
+            filter_string=req.filter or None,
+            run_view_type=req.run_view_type,  # type: ignore[arg-type]  # enum numbers too
+            max_results=req.max_results,
+            order_by=req.order_by or None,
+            page_token=req.page_token or None,
+        )
+        return _page("runs", self._runs_json(page), page.token)
+
+    def _runs_json(self, runs: Sequence[Run]) -> list[Body]:
+        """Runs as MLflow 3 returns them: latest metrics with step and timestamp, outputs."""
+        ids = [r.info.run_id for r in runs]
+        latest = latest_metrics(self.store, ids)
+        outputs = self.store.get_run_outputs(ids) if ids else {}
+        return [
+            wire.run_to_json(
+                run,
+                metrics=None if latest is None else latest.get(run.info.run_id, []),
+                outputs=outputs.get(run.info.run_id, []),
+            )
+            for run in runs
+        ]
+
+    # ------------------------------------------------------------------ logging
+
+    def log_metric(self, req: wire.LogMetric) -> Body:
+        metric = Metric(req.key, req.value, req.timestamp, req.step)
+        self.store.log_batch(req.id, metrics=[metric])
+        return {}
+
+    def log_param(self, req: wire.SetKeyValue) -> Body:
+        self.store.log_batch(req.id, params=[Param(req.key, req.value)])
+        return {}
+
+    def set_tag(self, req: wire.SetKeyValue) -> Body:
+        self.store.log_batch(req.id, tags=[RunTag(req.key, req.value)])
+        return {}
+
+    def delete_tag(self, req: wire.DeleteTag) -> Body:
+        self.store.delete_tag(req.id, req.key)
+        return {}
+
+    def log_batch(self, req: wire.LogBatch) -> Body:
+        """Metrics go to the store as columns (one array append per point, no entities); a
+        batch with params takes the entity path, where the store checks repeated params."""
+        validation.validate_batch_sizes(len(req.metrics), len(req.params), len(req.tags))
+        if req.params:
+            self.store.log_batch(
+                req.id,
+                metrics=[wire.metric_from_message(m) for m in req.metrics],
+                params=[Param(p.key, p.value) for p in req.params],
+                tags=[RunTag(t.key, t.value) for t in req.tags],
+            )
+        else:
+            self.store.log_columns(
+                req.id,
+                metrics=MetricColumns.group(req.metrics),  # type: ignore[arg-type]  # duck-typed
+                tags=wire.key_values_from_json(req.tags),
+            )
+        return {}
+
+    def log_inputs(self, req: wire.LogInputs) -> Body:
+        datasets = [wire.dataset_input_from_message(d) for d in req.datasets]
+        self.store.log_inputs(req.id, datasets)
+        return {}
+
+    def log_model(self, req: wire.LogModel) -> Body:
+        """MLflow 2's model record: appended to the run's ``mlflow.log-model.history`` tag."""
+        model = _model_json(req.model_json)
+        run = self.store.get_run(req.id)
+        history = _json_list(run.data.tags.get(LOG_MODEL_HISTORY_TAG))
+        history.append(model)
+        self.store.log_batch(req.id, tags=[RunTag(LOG_MODEL_HISTORY_TAG, json.dumps(history))])
+        return {}
+
+    def log_outputs(self, req: wire.LogOutputs) -> Body:
+        models = [LoggedModelOutput(m.model_id, m.step) for m in req.models]
+        self.store.log_outputs(req.id, models)
+        return {}
+
+    # ------------------------------------------------------------------ metric histories
+
+    def get_metric_history(self, req: wire.GetMetricHistory) -> Body:
+        limit = validation.validate_max_results(
+            HISTORY_PAGE_DEFAULT if req.max_results is None else req.max_results,
+            HISTORY_PAGE_MAX,
+        )
+        offset = decode_page_token(req.page_token or None)
+        history = self.store.get_metric_history_columns(req.id, req.metric_key)
+        end = offset + limit
+        metrics = wire.metric_history_to_json(history, offset, end)
+        return _page("metrics", metrics, encode_page_token(end) if end < len(history) else None)
+
+    def get_metric_history_bulk_interval(self, req: wire.GetMetricHistoryBulkInterval) -> Body:
+        """Each run's history sampled at up to ``max_results`` steps, spread evenly over the
+        steps it logged in ``[start_step, end_step]``, always with the first and the last."""
+        limit = _bulk_interval_limits(req)
+        metrics: list[wire.MetricPoint] = []
+        for run_id in dict.fromkeys(req.run_ids):
+            history = self.store.get_metric_history_columns(run_id, req.metric_key)
+            sampled = sample_history(history, limit, req.start_step, req.end_step)
+            metrics.extend(wire.metric_history_to_json(sampled, run_id=run_id))
+        return _page("metrics", metrics, None)
+
+    # ------------------------------------------------------------------ artifacts
+
+    def list_artifacts(self, req: wire.ListArtifacts) -> Body:
+        run = self.store.get_run(req.id)
+        root = run.info.artifact_uri
+        path = safe_relative_path(req.path)
+        files = self._artifact_repository(root).list_artifacts(path or None)
+        body: Body = {"root_uri": root}
+        if files:
+            body["files"] = [wire.file_info_to_json(f) for f in files]
+        return body
+
+    def _artifact_repository(self, root: str) -> ArtifactRepository:
+        """The repository behind a run's artifact root; proxied roots live in the destination.
+
+        Stopgap: ``mlflow-artifacts:/x`` is mapped to ``<artifacts_destination>/x`` here until
+        ``cairn.store.artifacts.get_artifact_repository`` resolves that scheme itself (a
+        colleague is adding it); then this becomes ``get_artifact_repository(root)``.
+        """
+        from cairn.store.tracking.sql import join_uri
+
+        parsed = urlparse(root)
+        if parsed.scheme == "mlflow-artifacts":
+            rel = safe_relative_path(parsed.path.lstrip("/"))
+            destination = self.ctx.config.artifacts_destination
+            root = join_uri(destination, rel) if rel else destination
+        return get_artifact_repository(root)
+
+
+# path, methods, request message, handler
+ENDPOINTS: list[tuple[str, list[str], type[msgspec.Struct], Callable[..., Body]]] = [
+    ("/experiments/create", POST, wire.CreateExperiment, TrackingApi.create_experiment),
+    ("/experiments/get", GET, wire.ExperimentRef, TrackingApi.get_experiment),
+    ("/experiments/get-by-name", GET, wire.GetExperimentByName, TrackingApi.get_experiment_by_name),
+    ("/experiments/search", [*GET, *POST], wire.SearchExperiments, TrackingApi.search_experiments),
+    ("/experiments/update", POST, wire.UpdateExperiment, TrackingApi.update_experiment),
+    ("/experiments/delete", POST, wire.ExperimentRef, TrackingApi.delete_experiment),
+    ("/experiments/restore", POST, wire.ExperimentRef, TrackingApi.restore_experiment),
+    (
+        "/experiments/set-experiment-tag",
+        POST,
+        wire.SetExperimentTag,
+        TrackingApi.set_experiment_tag,
+    ),
+    (
+        "/experiments/delete-experiment-tag",
+        POST,
+        wire.DeleteExperimentTag,
+        TrackingApi.delete_experiment_tag,
+    ),
+    ("/runs/create", POST, wire.CreateRun, TrackingApi.create_run),
+    ("/runs/get", GET, wire.RunRef, TrackingApi.get_run),
+    ("/runs/update", POST, wire.UpdateRun, TrackingApi.update_run),
+    ("/runs/delete", POST, wire.RunRef, TrackingApi.delete_run),
+    ("/runs/restore", POST, wire.RunRef, TrackingApi.restore_run),
+    ("/runs/search", POST, wire.SearchRuns, TrackingApi.search_runs),
+    ("/runs/log-metric", POST, wire.LogMetric, TrackingApi.log_metric),
+    ("/runs/log-parameter", POST, wire.SetKeyValue, TrackingApi.log_param),
+    ("/runs/set-tag", POST, wire.SetKeyValue, TrackingApi.set_tag),
+    ("/runs/delete-tag", POST, wire.DeleteTag, TrackingApi.delete_tag),
+    ("/runs/log-batch", POST, wire.LogBatch, TrackingApi.log_batch),
+    ("/runs/log-inputs", POST, wire.LogInputs, TrackingApi.log_inputs),
+    ("/runs/log-model", POST, wire.LogModel, TrackingApi.log_model),
+    ("/runs/outputs", POST, wire.LogOutputs, TrackingApi.log_outputs),
+    ("/metrics/get-history", GET, wire.GetMetricHistory, TrackingApi.get_metric_history),
+    (
+        "/metrics/get-history-bulk-interval",
+        GET,
+        wire.GetMetricHistoryBulkInterval,
+        TrackingApi.get_metric_history_bulk_interval,
+    ),
+    ("/artifacts/list", GET, wire.ListArtifacts, TrackingApi.list_artifacts),
+]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _given(**kwargs: Any) -> dict[str, Any]:
+    """Only the arguments the request set, so the store's defaults apply to the rest."""
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def _page(field: str, items: list[Any], token: str | None) -> Body:
+    """A list response as protobuf JSON writes it: empty lists and tokens left out."""
+    body: Body = {}
+    if items:
+        body[field] = items
+    if token:
+        body["next_page_token"] = token
+    return body
+
+
+def _model_json(text: str) -> dict[str, Any]:
+    try:
+        model = json.loads(text)
+    except ValueError:
+        model = None
+    if not isinstance(model, dict):
+        raise CairnError.invalid("Invalid model_json: it must be a JSON object (an MLmodel).")
+    missing = [f for f in _MODEL_JSON_FIELDS if f not in model]
+    if missing:
+        raise CairnError.invalid(f"Invalid model_json: missing fields {', '.join(missing)}.")
+    return model
+
+
+def _json_list(text: str | None) -> list[Any]:
+    """A tag holding a JSON list; anything else (absent, edited by hand) starts a new list."""
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def _bulk_interval_limits(req: wire.GetMetricHistoryBulkInterval) -> int:
+    """Checks the request's run count and step range; returns the number of steps to sample."""
+    if not req.run_ids:
+        raise CairnError.invalid("Missing value for required parameter 'run_ids'.")
+    if len(req.run_ids) > BULK_INTERVAL_MAX_RUNS:
+        raise CairnError.invalid(
+            f"get-history-bulk-interval takes at most {BULK_INTERVAL_MAX_RUNS} run_ids; "
+            f"got {len(req.run_ids)}."
+        )
+    if (req.start_step is None) != (req.end_step is None):
+        raise CairnError.invalid("Give both start_step and end_step, or neither.")
+    if req.start_step is not None and req.end_step is not None and req.start_step > req.end_step:
+        raise CairnError.invalid(
+            f"end_step ({req.end_step}) must not be less than start_step ({req.start_step})."
+        )
+    return validation.validate_max_results(
+        BULK_INTERVAL_DEFAULT_RESULTS if req.max_results is None else req.max_results,
+        BULK_INTERVAL_MAX_RESULTS,
+    )
+
+
+def sample_history(
+    history: MetricHistory, max_steps: int, start_step: int | None, end_step: int | None
+) -> MetricHistory:
+    """The points at up to ``max_steps`` distinct steps of ``[start_step, end_step]``, evenly
+    spaced over the steps logged there (first and last included), ordered by step, timestamp."""
+    import numpy as np
+
+    steps = history.steps
+    keep = np.ones(len(steps), dtype=bool)
+    if start_step is not None:
+        keep &= steps >= start_step
+    if end_step is not None:
+        keep &= steps <= end_step
+    distinct = np.unique(steps[keep])
+    if len(distinct) > max_steps:
+        picks = np.unique(np.round(np.linspace(0, len(distinct) - 1, max_steps)).astype(np.int64))
+        keep &= np.isin(steps, distinct[picks])
+    index = np.flatnonzero(keep)
+    index = index[np.lexsort((history.timestamps[index], steps[index]))]
+    return MetricHistory(
+        key=history.key,
+        steps=steps[index],
+        timestamps=history.timestamps[index],
+        values=history.values[index],
+    )
+
+
+def latest_metrics(store: TrackingStore, run_ids: Sequence[str]) -> dict[str, list[Metric]] | None:
+    """Each run's latest metric points with their step and timestamp, or None for a store that
+    cannot say (the Run entity carries only values).
+
+    Stopgap: reads the SQL store's ``latest_metrics`` table directly until the store returns
+    these with the run; asked of the lead.
+    """
+    engine = getattr(store, "engine", None)
+    if engine is None or not run_ids:
+        return None if engine is None else {}
+    from sqlalchemy import select
+
+    from cairn.store.db import schema
+    from cairn.store.db.engine import read_transaction
+
+    lm = schema.latest_metrics
+    query = select(lm.c.run_uuid, lm.c.key, lm.c.value, lm.c.is_nan, lm.c.timestamp, lm.c.step)
+    out: dict[str, list[Metric]] = {}
+    with read_transaction(engine) as conn:
+        for start in range(0, len(run_ids), _ID_BATCH):
+            batch = list(run_ids[start : start + _ID_BATCH])
+            for run_id, key, value, is_nan, timestamp, step in conn.execute(
+                query.where(lm.c.run_uuid.in_(batch))
+            ):
+                metric = Metric(key, math.nan if is_nan else value, timestamp, step)
+                out.setdefault(run_id, []).append(metric)
+    return out
