@@ -122,12 +122,13 @@ def test_mounted_routes_are_labelled_with_prefix_and_template() -> None:
     assert not any("m-1" in label for label in labels)
 
 
-def test_the_openapi_aliases_are_counted_as_the_root_route(client: TestClient) -> None:
-    child = REQUESTS.labels("/openapi.json", "GET", "200")
-    before = child._value.get()
-    client.get(f"{API}/openapi.json")
-    client.get("/ajax-api/2.0/mlflow/openapi.json")
-    assert child._value.get() == before + 2
+def test_the_openapi_document_is_served_under_the_api_prefixes_too(client: TestClient) -> None:
+    root = client.get("/openapi.json").json()
+    for path in (f"{API}/openapi.json", "/ajax-api/2.0/mlflow/openapi.json"):
+        child = REQUESTS.labels(path, "GET", "200")
+        before = child._value.get()
+        assert client.get(path).json() == root
+        assert child._value.get() == before + 1
 
 
 def test_an_exception_in_the_app_counts_as_500() -> None:

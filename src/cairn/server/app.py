@@ -26,9 +26,12 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     api: list[BaseRoute] = []
     for name in API_ROUTE_MODULES:
         api.extend(importlib.import_module(name).routes(ctx))
-    routes: list[BaseRoute] = [Mount(prefix, app=Router(api)) for prefix in API_PREFIXES]
+    # Root routes first: some live under an API prefix (the OpenAPI document) and a mount
+    # would otherwise claim every path below it.
+    routes: list[BaseRoute] = []
     for name in ROOT_ROUTE_MODULES:
         routes.extend(importlib.import_module(name).routes(ctx))
+    routes.extend(Mount(prefix, app=Router(api)) for prefix in API_PREFIXES)
     app = Starlette(
         routes=routes,
         middleware=build_middleware(config),

@@ -97,8 +97,6 @@ BUILD_INFO = Gauge(
 )
 BUILD_INFO.labels(__version__, platform.python_version()).set(1)
 
-_OPENAPI_ALIASES = frozenset(OPENAPI_PATHS[1:]) | {"/ajax-api/2.0/mlflow/openapi.json"}
-
 # Label lookups cost a lock and a tuple hash inside prometheus_client; keep the children.
 _counters: dict[tuple[str, str, int], Any] = {}
 _histograms: dict[tuple[str, str], Any] = {}
@@ -126,11 +124,7 @@ def _record(route: str, method: str, status: int, seconds: float) -> None:
 
 
 class MetricsMiddleware:
-    """Counts, times and gauges every HTTP request; also serves the OpenAPI path aliases.
-
-    ``/api/2.0/mlflow/openapi.json`` cannot be a root route: the API mount claims every path
-    under its prefix first. So it is rewritten to ``/openapi.json`` here, a set lookup.
-    """
+    """Counts, times and gauges every HTTP request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -139,8 +133,6 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] in _OPENAPI_ALIASES:
-            scope = {**scope, "path": OPENAPI_PATHS[0], "raw_path": OPENAPI_PATHS[0].encode()}
         status = 500  # what the client gets if the app raises before answering
         started = time.perf_counter()
 
@@ -200,5 +192,6 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
 
     return [
         Route("/metrics", metrics, methods=["GET"]),
-        Route(OPENAPI_PATHS[0], openapi, methods=["GET"]),
+        *(Route(path, openapi, methods=["GET"]) for path in OPENAPI_PATHS),
+        Route("/ajax-api/2.0/mlflow/openapi.json", openapi, methods=["GET"]),
     ]
