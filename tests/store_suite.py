@@ -21,6 +21,8 @@ from cairn.store.tracking.columns import MetricColumns
 from cairn.store.tracking.protocol import TrackingStore
 from cairn.store.tracking.sql import SMALL_CHUNK_POINTS, join_uri
 
+mc = schema.metric_chunks
+
 
 @pytest.fixture
 def run_id(store: TrackingStore) -> str:
@@ -309,14 +311,28 @@ def test_history_is_ordered_by_timestamp_then_step(store: TrackingStore, run_id:
 def test_point_by_point_history_is_compacted_into_few_chunks(
     store: TrackingStore, run_id: str
 ) -> None:
-    n = SMALL_CHUNK_POINTS + 500
+    n = 2 * SMALL_CHUNK_POINTS + 100
     for i in range(n):
         store.log_batch(run_id, metrics=[Metric("m", float(i), 1000 + i, i)])
     history = store.get_metric_history_columns(run_id, "m")
     assert history.values.tolist() == [float(i) for i in range(n)]
     with store.engine.connect() as conn:
-        chunks = conn.execute(select(func.count()).select_from(schema.metric_chunks)).scalar_one()
-    assert chunks == 2
+        chunks = conn.execute(select(mc.c.n).order_by(mc.c.chunk_id)).scalars().all()
+    assert chunks == [SMALL_CHUNK_POINTS, SMALL_CHUNK_POINTS, 100]
+
+
+@pytest.mark.usefixtures("sql_only")
+def test_appends_top_up_small_tails_only(store: TrackingStore, run_id: str) -> None:
+    """Big appends are chunks of their own; small ones fill the tail up to the small size."""
+    big = SMALL_CHUNK_POINTS + 1
+    store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, i) for i in range(big)])
+    store.log_batch(run_id, metrics=[Metric("m", 2.0, 2, i) for i in range(10)])
+    store.log_batch(run_id, metrics=[Metric("m", 3.0, 3, i) for i in range(20)])
+    store.log_batch(run_id, metrics=[Metric("m", 4.0, 4, i) for i in range(big)])
+    with store.engine.connect() as conn:
+        chunks = conn.execute(select(mc.c.n).order_by(mc.c.chunk_id)).scalars().all()
+    assert chunks == [big, 30, big]
+    assert len(store.get_metric_history(run_id, "m")) == 2 * big + 30
 
 
 def test_large_columnar_append_round_trips(store: TrackingStore, run_id: str) -> None:

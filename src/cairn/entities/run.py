@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from cairn.entities.dataset import RunInputs
+from cairn.entities.metric import Metric
 from cairn.errors import CairnError
 
 
@@ -86,11 +87,16 @@ class RunInfo(msgspec.Struct, frozen=True):
 
 
 class RunData(msgspec.Struct, frozen=True):
-    """Latest value of each metric, every param, every tag."""
+    """Latest value of each metric, every param, every tag.
+
+    ``latest`` holds each metric's latest point whole (value, step, timestamp) for those who
+    need more than the value, such as the REST API; stores fill it when they know it.
+    """
 
     metrics: dict[str, float] = {}
     params: dict[str, str] = {}
     tags: dict[str, str] = {}
+    latest: dict[str, Metric] = {}
 
 
 class Run(msgspec.Struct, frozen=True):

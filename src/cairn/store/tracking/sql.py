@@ -23,6 +23,7 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    Update,
     and_,
     bindparam,
     case,
@@ -71,14 +72,14 @@ RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "mlflow.user"
 DEFAULT_ARTIFACT_ROOT = "./cairn-artifacts"
 
-# Small chunks are rewritten in place until they hold this many points, so histories logged
-# point by point still read back as a few large blobs; big appends are split at MAX.
-SMALL_CHUNK_POINTS = 2048
+# Appends smaller than this top up a tail chunk of fewer points; big appends are split at MAX.
+SMALL_CHUNK_POINTS = 256
 MAX_CHUNK_POINTS = 65536
 _ID_BATCH = 5000
 _ANALYZE_MIN_RUNS = 1000
 _json_decoder = msgspec.json.Decoder(dict[str, str])
-_metrics_decoder = msgspec.json.Decoder(dict[str, float], strict=False)  # "NaN" -> nan
+# key -> [value, step, timestamp]; strict=False reads "NaN"/"Infinity" and exact decimal text.
+_metrics_decoder = msgspec.json.Decoder(dict[str, tuple[float, int, int]], strict=False)
 _MAX_DOUBLE = 1.7976931348623157e308
 
 _initialised: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -541,10 +542,12 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
             if row is None:
                 continue
             info = RunInfo(rid, str(row[1]), row[2], row[3], row[4], row[5], row[6], row[7], row[8])
+            points = decode_metrics(row[11]) if row[11] else {}
             data = RunData(
-                decode_metrics(row[11]) if row[11] else {},
+                {key: value for key, (value, _, _) in points.items()},
                 decode(row[9]) if row[9] else {},
                 decode(row[10]) if row[10] else {},
+                {key: Metric(key, v, ts, step) for key, (v, step, ts) in points.items()},
             )
             runs.append(Run(info, data, RunInputs(inputs[rid]) if rid in inputs else no_inputs))
         return runs
@@ -730,36 +733,35 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
     def _write_metrics(
         self, conn: Connection, run_id: str, metrics: dict[str, MetricColumns]
     ) -> None:
-        if not metrics:
-            return
-        mc = t.metric_chunks
-        last_ids = (
-            select(func.max(mc.c.chunk_id))
-            .where(mc.c.run_uuid == run_id, mc.c.key.in_(list(metrics)))
-            .group_by(mc.c.key)
-        )
-        query = select(
-            mc.c.chunk_id, mc.c.key, mc.c.n, mc.c.steps, mc.c.timestamps, mc.c.metric_values
-        ).where(mc.c.chunk_id.in_(last_ids))
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        last_chunks = {row.key: row for row in conn.execute(query)}
+        """Append each key's points as a chunk, topping up a small tail chunk when cheap.
+
+        Rewriting a tail costs its size again, so only small appends go into small tails
+        (history logged point by point still reads back in chunks of hundreds); anything
+        larger becomes a chunk of its own. Statements are built once per store.
+        """
+        statements = self._metric_statements
+        small = [key for key, cols in metrics.items() if len(cols) < SMALL_CHUNK_POINTS]
+        tails = {}
+        if small:
+            lock = conn.dialect.name == "postgresql"  # concurrent writers top up in turn
+            query = statements.last_chunks_for_update if lock else statements.last_chunks
+            tails = {row.key: row for row in conn.execute(query, {"run": run_id, "keys": small})}
         new_chunks: list[dict[str, object]] = []
+        merged: list[dict[str, object]] = []
         latest_rows: list[dict[str, object]] = []
         for key, cols in metrics.items():
             steps, stamps, values = pack(cols.steps), pack(cols.timestamps), pack(cols.values)
             n = len(cols)
-            last = last_chunks.get(key)
-            if last is not None and last.n < SMALL_CHUNK_POINTS and last.n + n <= MAX_CHUNK_POINTS:
-                conn.execute(
-                    update(mc)
-                    .where(mc.c.chunk_id == last.chunk_id)
-                    .values(
-                        n=last.n + n,
-                        steps=bytes(last.steps) + steps,
-                        timestamps=bytes(last.timestamps) + stamps,
-                        metric_values=bytes(last.metric_values) + values,
-                    )
+            tail = tails.get(key)
+            if tail is not None and tail.n + n <= SMALL_CHUNK_POINTS:
+                merged.append(
+                    {
+                        "b_chunk_id": tail.chunk_id,
+                        "b_n": tail.n + n,
+                        "b_steps": bytes(tail.steps) + steps,
+                        "b_timestamps": bytes(tail.timestamps) + stamps,
+                        "b_values": bytes(tail.metric_values) + values,
+                    }
                 )
             else:
                 for start in range(0, n, MAX_CHUNK_POINTS):
@@ -775,20 +777,15 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
                         }
                     )
             latest_rows.append(_latest_row(run_id, key, cols))
+        if merged:
+            conn.execute(statements.top_up, merged)
         if new_chunks:
-            conn.execute(insert(mc), new_chunks)
-        lm = t.latest_metrics
-        upsert(
-            conn,
-            lm,
-            latest_rows,
-            keys=("run_uuid", "key"),
-            update=("value", "is_nan", "step", "timestamp"),
-            where=lambda new: or_(
-                new.step > lm.c.step,
-                and_(new.step == lm.c.step, new.timestamp >= lm.c.timestamp),
-            ),
-        )
+            conn.execute(statements.insert_chunk, new_chunks)
+        conn.execute(statements.upsert_latest, latest_rows)
+
+    @functools.cached_property
+    def _metric_statements(self) -> _MetricStatements:
+        return _MetricStatements(self.engine.dialect.name)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self.get_metric_history_columns(run_id, key).to_metrics()
@@ -912,6 +909,49 @@ def _purgeable_run(cutoff: int) -> ColumnElement[bool]:
     return and_(t.runs.c.lifecycle_stage == LifecycleStage.DELETED, t.runs.c.deleted_time <= cutoff)
 
 
+class _MetricStatements:
+    """The metric write path's statements, built once: building them cost more than running."""
+
+    def __init__(self, dialect: str) -> None:
+        mc, lm = t.metric_chunks, t.latest_metrics
+        last_ids = (
+            select(func.max(mc.c.chunk_id))
+            .where(
+                mc.c.run_uuid == bindparam("run"), mc.c.key.in_(bindparam("keys", expanding=True))
+            )
+            .group_by(mc.c.key)
+        )
+        self.last_chunks = select(
+            mc.c.chunk_id, mc.c.key, mc.c.n, mc.c.steps, mc.c.timestamps, mc.c.metric_values
+        ).where(mc.c.chunk_id.in_(last_ids))
+        self.last_chunks_for_update = self.last_chunks.with_for_update()
+        self.top_up = (
+            update(mc)
+            .where(mc.c.chunk_id == bindparam("b_chunk_id"))
+            .values(
+                n=bindparam("b_n"),
+                steps=bindparam("b_steps"),
+                timestamps=bindparam("b_timestamps"),
+                metric_values=bindparam("b_values"),
+            )
+        )
+        self.insert_chunk = insert(mc)
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        upsert_latest = dialect_insert(lm)
+        new = upsert_latest.excluded
+        self.upsert_latest = upsert_latest.on_conflict_do_update(
+            index_elements=["run_uuid", "key"],
+            set_={name: new[name] for name in ("value", "is_nan", "step", "timestamp")},
+            # The latest point is the highest step, then the latest timestamp.
+            where=or_(
+                new.step > lm.c.step, and_(new.step == lm.c.step, new.timestamp >= lm.c.timestamp)
+            ),
+        )
+
+
 def refresh_run_summary(
     conn: Connection,
     run_id: str,
@@ -925,8 +965,15 @@ def refresh_run_summary(
     Every write of those tables calls this in the same transaction, so the summaries can never
     disagree with the rows they are derived from. The aggregation runs inside the database.
     """
+    if params or tags or metrics:
+        statement = _summary_statement(conn.dialect.name, params, tags, metrics)
+        conn.execute(statement, {"run": run_id})
+
+
+@functools.cache
+def _summary_statement(dialect: str, params: bool, tags: bool, metrics: bool) -> Update:
     r, lm = t.runs, t.latest_metrics
-    postgres = conn.dialect.name == "postgresql"
+    postgres = dialect == "postgresql"
 
     def summary(table: Table, value: ColumnElement[Any]) -> ColumnElement[Any]:
         agg = (
@@ -942,10 +989,12 @@ def refresh_run_summary(
     if tags:
         values["tags_json"] = summary(t.tags, t.tags.c.value)
     if metrics:
-        # Values as exact decimal text (SQLite's JSON keeps only 15 digits of a float;
-        # PostgreSQL's float8 text is exact), with NaN/±inf spelled as protobuf JSON does.
+        # [value, step, timestamp] per key; the value as exact decimal text (SQLite's JSON
+        # keeps only 15 digits of a float; PostgreSQL's float8 text is exact), with NaN/±inf
+        # spelled as protobuf JSON does.
         if postgres:
             text = case((lm.c.is_nan, "NaN"), else_=cast(lm.c.value, Text))
+            point = func.json_build_array(text, lm.c.step, lm.c.timestamp)
         else:
             text = case(
                 (lm.c.is_nan, "NaN"),
@@ -953,9 +1002,9 @@ def refresh_run_summary(
                 (lm.c.value < -_MAX_DOUBLE, "-Infinity"),
                 else_=func.printf("%.17g", lm.c.value),
             )
-        values["metrics_json"] = summary(lm, text)
-    if values:
-        conn.execute(update(r).where(r.c.run_uuid == run_id).values(**values))
+            point = func.json_array(text, lm.c.step, lm.c.timestamp)
+        values["metrics_json"] = summary(lm, point)
+    return update(r).where(r.c.run_uuid == bindparam("run")).values(**values)
 
 
 def _experiment_exists(name: str) -> CairnError:
