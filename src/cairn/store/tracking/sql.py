@@ -503,19 +503,24 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
         token = encode_page_token(offset + limit) if len(ids) > limit else None
         return PagedList(runs, token)
 
-    def _run_row(self, conn: Connection, run_id: str):  # type: ignore[no-untyped-def]
+    def _run_row(self, conn: Connection, run_id: str, lock: bool = False):  # type: ignore[no-untyped-def]
         validation.validate_run_id(run_id)
-        row = conn.execute(
-            select(t.runs.c.run_uuid, t.runs.c.lifecycle_stage, t.runs.c.experiment_id).where(
-                t.runs.c.run_uuid == run_id
-            )
-        ).first()
+        query = select(t.runs.c.run_uuid, t.runs.c.lifecycle_stage, t.runs.c.experiment_id).where(
+            t.runs.c.run_uuid == run_id
+        )
+        row = conn.execute(query.with_for_update() if lock else query).first()
         if row is None:
             raise CairnError.not_found(f"Run '{run_id}' not found.")
         return row
 
     def _active_run_row(self, conn: Connection, run_id: str):  # type: ignore[no-untyped-def]
-        row = self._run_row(conn, run_id)
+        """The run about to be written, locked until the transaction ends.
+
+        On PostgreSQL (READ COMMITTED) writers of one run must queue here: a statement that
+        waits on another writer's row lock later would not see that writer's other rows, and
+        the run's summaries would silently miss them. SQLite serialises writers anyway.
+        """
+        row = self._run_row(conn, run_id, lock=True)
         if row.lifecycle_stage != LifecycleStage.ACTIVE:
             raise CairnError.invalid(f"Run '{run_id}' is deleted; restore it before changing it.")
         return row
