@@ -46,7 +46,7 @@ from cairn.search.ast import (
     Value,
 )
 
-Kind = Literal["runs", "experiments"]
+Kind = Literal["runs", "experiments", "logged_models"]
 
 # How many NOTs and parentheses may be open at once. Bounds recursion here and in SQLAlchemy,
 # and keeps the SQL within SQLite's parser stack (which overflows at ~40 nested NOTs).
@@ -89,6 +89,24 @@ _EXPERIMENT_ATTRIBUTES = _attribute_table(
     aliases={},
 )
 
+_LOGGED_MODEL_ATTRIBUTES = _attribute_table(
+    _Attribute("model_id", numeric=False, nullable=False),
+    _Attribute("name", numeric=False, nullable=False),
+    _Attribute("experiment_id", numeric=False, nullable=False),
+    _Attribute("source_run_id", numeric=False, nullable=True),
+    _Attribute("status", numeric=False, nullable=False),
+    _Attribute("model_type", numeric=False, nullable=True),
+    _Attribute("artifact_location", numeric=False, nullable=False),
+    _Attribute("creation_timestamp", numeric=True, nullable=False),
+    _Attribute("last_updated_timestamp", numeric=True, nullable=False),
+    aliases={
+        "artifact_uri": "artifact_location",
+        "creation_time": "creation_timestamp",
+        "creation_timestamp_ms": "creation_timestamp",
+        "last_updated_timestamp_ms": "last_updated_timestamp",
+    },
+)
+
 _ATTRIBUTE_PREFIXES = {"attribute": ATTRIBUTE, "attributes": ATTRIBUTE, "attr": ATTRIBUTE}
 _TAG_PREFIXES = {"tag": TAG, "tags": TAG}
 
@@ -127,6 +145,20 @@ _LANGUAGES: dict[str, _Language] = {
         "tags. or attributes.",
         _EXPERIMENT_ATTRIBUTES,
         frozenset({ATTRIBUTE}),
+    ),
+    # MLflow 3 logged models: the run grammar with a model's attributes, no datasets.
+    "logged_models": _Language(
+        {
+            "metric": METRIC,
+            "metrics": METRIC,
+            "param": PARAM,
+            "params": PARAM,
+            **_TAG_PREFIXES,
+            **_ATTRIBUTE_PREFIXES,
+        },
+        "metrics., params., tags. or attributes.",
+        _LOGGED_MODEL_ATTRIBUTES,
+        frozenset({ATTRIBUTE, METRIC}),
     ),
 }
 
@@ -447,6 +479,12 @@ def _ends_with_escape(pattern: str) -> bool:
 
 
 # --- public API -------------------------------------------------------------------------------
+
+
+def attribute_names(kind: Kind) -> frozenset[str]:
+    """The canonical attribute names of a kind: what ``Comparison.key`` and ``OrderKey.key``
+    carry for attributes (aliases resolved)."""
+    return frozenset(a.name for a in _LANGUAGES[kind].attributes.values())
 
 
 def parse_filter(text: str | None, kind: Kind = "runs") -> Node | None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 from cairn.server.config import ServerConfig
+from cairn.store.artifacts import ArtifactRepository, get_artifact_repository, safe_relative_path
 
 if TYPE_CHECKING:
     from cairn.store.tracking.protocol import TrackingStore
@@ -15,3 +17,19 @@ if TYPE_CHECKING:
 class ServerContext:
     config: ServerConfig
     tracking: TrackingStore
+
+    def artifact_repository(self, uri: str) -> ArtifactRepository:
+        """The repository behind an artifact root the server recorded (a run's, a model's).
+
+        ``mlflow-artifacts:/<path>`` roots are the server's own proxied files: ``<path>`` under
+        the artifacts destination (a local path or s3://), confined like any user path. Other
+        URIs are opened as they are.
+        """
+        from cairn.store.tracking.sql import join_uri
+
+        parsed = urlparse(uri)
+        if parsed.scheme != "mlflow-artifacts":
+            return get_artifact_repository(uri)
+        rel = safe_relative_path(parsed.path.lstrip("/"))
+        destination = self.config.artifacts_destination
+        return get_artifact_repository(join_uri(destination, rel) if rel else destination)

@@ -25,9 +25,13 @@ from cairn.entities import (
     Experiment,
     InputTag,
     LifecycleStage,
+    LoggedModel,
+    LoggedModelMetric,
     LoggedModelOutput,
+    LoggedModelStatus,
     Metric,
     MetricHistory,
+    PagedList,
     Run,
     RunData,
     RunInfo,
@@ -125,6 +129,44 @@ class RunMessage(Message):
     info: RunInfoMessage
     data: RunDataMessage = msgspec.field(default_factory=RunDataMessage)
     inputs: RunInputsMessage = msgspec.field(default_factory=RunInputsMessage)
+
+
+class LoggedModelMetricMessage(MetricMessage):
+    """MLflow's Metric as a logged model carries it: with its run, dataset and model."""
+
+    run_id: str = ""
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+    model_id: str = ""
+
+
+class LoggedModelInfoMessage(Message):
+    model_id: str
+    experiment_id: str
+    name: str = ""
+    creation_timestamp_ms: Int64 = 0
+    last_updated_timestamp_ms: Int64 = 0
+    artifact_uri: str = ""
+    status: str | int = "LOGGED_MODEL_STATUS_UNSPECIFIED"
+    status_message: str = ""
+    model_type: str = ""
+    source_run_id: str = ""
+    tags: list[KeyValue] = []
+
+
+class LoggedModelDataMessage(Message):
+    params: list[KeyValue] = []
+    metrics: list[LoggedModelMetricMessage] = []
+
+
+class LoggedModelMessage(Message):
+    info: LoggedModelInfoMessage
+    data: LoggedModelDataMessage = msgspec.field(default_factory=LoggedModelDataMessage)
+
+
+class SearchLoggedModelsResponse(Message):
+    models: list[LoggedModelMessage] = []
+    next_page_token: str = ""
 
 
 class RunRef(Message):
@@ -543,6 +585,90 @@ def run_from_json(data: Mapping[str, Any]) -> Run:
         ),
         inputs=RunInputs([dataset_input_from_message(d) for d in msg.inputs.dataset_inputs]),
     )
+
+
+# ------------------------------------------------------------------ logged models (MLflow 3)
+
+
+def logged_model_to_json(model: LoggedModel) -> dict[str, Any]:
+    """A model as MLflow's ``LoggedModel`` message (``model_type``/``source_run_id`` always)."""
+    info: dict[str, Any] = {
+        "model_id": model.model_id,
+        "experiment_id": model.experiment_id,
+        "name": model.name,
+        "creation_timestamp_ms": model.creation_timestamp,
+        "last_updated_timestamp_ms": model.last_updated_timestamp,
+        "artifact_uri": model.artifact_location,
+        "status": LoggedModelStatus.to_wire(model.status),
+        "model_type": model.model_type or "",
+        "source_run_id": model.source_run_id or "",
+    }
+    if model.status_message:
+        info["status_message"] = model.status_message
+    if model.tags:
+        info["tags"] = key_values_to_json(dict(sorted(model.tags.items())))
+    data: dict[str, Any] = {}
+    if model.params:
+        data["params"] = key_values_to_json(dict(sorted(model.params.items())))
+    if model.metrics:
+        data["metrics"] = [_logged_model_metric_to_json(model.model_id, m) for m in model.metrics]
+    return {"info": info, "data": data}
+
+
+def _logged_model_metric_to_json(model_id: str, metric: LoggedModelMetric) -> dict[str, Any]:
+    point = Metric(metric.key, metric.value, metric.timestamp, metric.step)
+    out = metric_to_json(point, metric.run_id)
+    if metric.dataset_name is not None:
+        out["dataset_name"] = metric.dataset_name
+    if metric.dataset_digest is not None:
+        out["dataset_digest"] = metric.dataset_digest
+    out["model_id"] = model_id
+    return out
+
+
+def logged_model_from_message(msg: LoggedModelMessage) -> LoggedModel:
+    """The entity back; empty strings are the unset fields protobuf JSON cannot tell apart."""
+    info = msg.info
+    return LoggedModel(
+        model_id=info.model_id,
+        experiment_id=info.experiment_id,
+        name=info.name,
+        artifact_location=info.artifact_uri,
+        creation_timestamp=info.creation_timestamp_ms,
+        last_updated_timestamp=info.last_updated_timestamp_ms,
+        status=LoggedModelStatus.canonical(info.status) or str(info.status),
+        model_type=info.model_type or None,
+        source_run_id=info.source_run_id or None,
+        status_message=info.status_message or None,
+        tags=key_values_from_json(info.tags),
+        params=key_values_from_json(msg.data.params),
+        metrics=[
+            LoggedModelMetric(
+                m.key, m.value, m.timestamp, m.step, m.run_id, m.dataset_name, m.dataset_digest
+            )
+            for m in msg.data.metrics
+        ],
+    )
+
+
+def logged_model_from_json(data: Mapping[str, Any]) -> LoggedModel:
+    return logged_model_from_message(parse_message(data, LoggedModelMessage))
+
+
+def logged_models_page_to_json(page: PagedList[LoggedModel]) -> dict[str, Any]:
+    """A ``logged-models/search`` answer: the models and the next page's token, if any."""
+    body: dict[str, Any] = {}
+    if page:
+        body["models"] = [logged_model_to_json(m) for m in page]
+    if page.token:
+        body["next_page_token"] = page.token
+    return body
+
+
+def logged_models_page_from_json(data: Mapping[str, Any]) -> PagedList[LoggedModel]:
+    msg = parse_message(data, SearchLoggedModelsResponse)
+    models = [logged_model_from_message(m) for m in msg.models]
+    return PagedList(models, msg.next_page_token or None)
 
 
 # ------------------------------------------------------------------ artifacts

@@ -27,13 +27,6 @@ from rest_server import CairnServer, free_port
 from store_suite import *  # noqa: F403  (the suite's tests and fixtures run here)
 
 
-@pytest.fixture(scope="session")
-def cairn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CairnServer]:
-    server = CairnServer(tmp_path_factory.mktemp("cairn-server")).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def artifact_root(cairn_server: CairnServer) -> str:
     return cairn_server.experiment_artifact_root
@@ -349,5 +342,5 @@ def test_logged_model_writes_and_run_outputs(
     store.delete_logged_model(model_id)
     assert httpx.get(f"{api}/{model_id}").status_code == 404
     with pytest.raises(CairnError) as exc:
-        store.get_logged_model(model_id)  # needs a logged_model_from_json in cairn.server.wire
+        store.get_logged_model(model_id)  # deleted
     assert exc.value.error_code in ("NOT_IMPLEMENTED", "RESOURCE_DOES_NOT_EXIST")

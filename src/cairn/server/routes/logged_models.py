@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlparse
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cairn.entities import LoggedModel, LoggedModelMetric, LoggedModelStatus, Metric
 from cairn.errors import CairnError
 from cairn.server import wire
 from cairn.server.context import ServerContext
 from cairn.server.http import json_response, optional, parse_int, read_json, require
-from cairn.store.artifacts import ArtifactRepository, get_artifact_repository, safe_relative_path
+from cairn.store.artifacts import safe_relative_path
 
 Handler = Callable[[Request, dict[str, Any]], Response]
 
@@ -38,19 +36,19 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             params=_params(data),
             model_type=optional(data, "model_type") or None,
         )
-        return json_response({"model": logged_model_json(model)})
+        return json_response({"model": wire.logged_model_to_json(model)})
 
     def get(request: Request, data: dict[str, Any]) -> Response:
         allow_deleted = str(data.get("allow_deleted", "")).lower() == "true"
         model = store.get_logged_model(_model_id(request, data), allow_deleted=allow_deleted)
-        return json_response({"model": logged_model_json(model)})
+        return json_response({"model": wire.logged_model_to_json(model)})
 
     def finalize(request: Request, data: dict[str, Any]) -> Response:
         status = data.get("status")
         if status is None:
             raise CairnError.invalid("Missing value for required parameter 'status'.")
         model = store.finalize_logged_model(_model_id(request, data), status)
-        return json_response({"model": logged_model_json(model)})
+        return json_response({"model": wire.logged_model_to_json(model)})
 
     def delete(request: Request, data: dict[str, Any]) -> Response:
         store.delete_logged_model(_model_id(request, data))
@@ -85,17 +83,12 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             datasets=optional(data, "datasets", list),
             **({"max_results": max_results} if max_results else {}),
         )
-        body: dict[str, Any] = {}
-        if page:
-            body["models"] = [logged_model_json(m) for m in page]
-        if page.token:
-            body["next_page_token"] = page.token
-        return json_response(body)
+        return json_response(wire.logged_models_page_to_json(page))
 
     def list_artifacts(request: Request, data: dict[str, Any]) -> Response:
         model = store.get_logged_model(_model_id(request, data))
         path = safe_relative_path(optional(data, "artifact_directory_path"))
-        files = _artifact_repository(ctx, model.artifact_location).list_artifacts(path or None)
+        files = ctx.artifact_repository(model.artifact_location).list_artifacts(path or None)
         body: dict[str, Any] = {"root_uri": model.artifact_location}
         if files:
             body["files"] = [wire.file_info_to_json(f) for f in files]
@@ -164,54 +157,3 @@ def _params(data: dict[str, Any]) -> dict[str, str]:
                 f"({params[key]!r} and {value!r})."
             )
     return params
-
-
-def _artifact_repository(ctx: ServerContext, root: str) -> ArtifactRepository:
-    """The repository behind a model's artifact root; proxied roots live in the destination."""
-    from cairn.store.tracking.sql import join_uri
-
-    parsed = urlparse(root)
-    if parsed.scheme == "mlflow-artifacts":
-        rel = safe_relative_path(parsed.path.lstrip("/"))
-        destination = ctx.config.artifacts_destination
-        root = join_uri(destination, rel) if rel else destination
-    return get_artifact_repository(root)
-
-
-# ------------------------------------------------------------------ JSON out
-
-
-def logged_model_json(model: LoggedModel) -> dict[str, Any]:
-    """A model as MLflow's ``LoggedModel`` message (``model_type``/``source_run_id`` always)."""
-    info: dict[str, Any] = {
-        "model_id": model.model_id,
-        "experiment_id": model.experiment_id,
-        "name": model.name,
-        "creation_timestamp_ms": model.creation_timestamp,
-        "last_updated_timestamp_ms": model.last_updated_timestamp,
-        "artifact_uri": model.artifact_location,
-        "status": LoggedModelStatus.to_wire(model.status),
-        "model_type": model.model_type or "",
-        "source_run_id": model.source_run_id or "",
-    }
-    if model.status_message:
-        info["status_message"] = model.status_message
-    if model.tags:
-        info["tags"] = wire.key_values_to_json(dict(sorted(model.tags.items())))
-    data: dict[str, Any] = {}
-    if model.params:
-        data["params"] = wire.key_values_to_json(dict(sorted(model.params.items())))
-    if model.metrics:
-        data["metrics"] = [_metric_json(model.model_id, m) for m in model.metrics]
-    return {"info": info, "data": data}
-
-
-def _metric_json(model_id: str, metric: LoggedModelMetric) -> dict[str, Any]:
-    point = Metric(metric.key, metric.value, metric.timestamp, metric.step)
-    out = wire.metric_to_json(point, metric.run_id)
-    if metric.dataset_name is not None:
-        out["dataset_name"] = metric.dataset_name
-    if metric.dataset_digest is not None:
-        out["dataset_digest"] = metric.dataset_digest
-    out["model_id"] = model_id
-    return out

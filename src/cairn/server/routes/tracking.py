@@ -13,7 +13,6 @@ import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
@@ -28,7 +27,7 @@ from cairn.search.paging import decode_page_token, encode_page_token
 from cairn.server import wire
 from cairn.server.context import ServerContext
 from cairn.server.http import MAX_JSON_BODY, json_response, read_json
-from cairn.store.artifacts import ArtifactRepository, get_artifact_repository, safe_relative_path
+from cairn.store.artifacts import safe_relative_path
 from cairn.store.tracking.columns import MetricColumns
 from cairn.store.tracking.protocol import TrackingStore
 
@@ -288,27 +287,11 @@ class TrackingApi:
         run = self.store.get_run(req.id)
         root = run.info.artifact_uri
         path = safe_relative_path(req.path)
-        files = self._artifact_repository(root).list_artifacts(path or None)
+        files = self.ctx.artifact_repository(root).list_artifacts(path or None)
         body: Body = {"root_uri": root}
         if files:
             body["files"] = [wire.file_info_to_json(f) for f in files]
         return body
-
-    def _artifact_repository(self, root: str) -> ArtifactRepository:
-        """The repository behind a run's artifact root; proxied roots live in the destination.
-
-        Stopgap: ``mlflow-artifacts:/x`` is mapped to ``<artifacts_destination>/x`` here until
-        ``cairn.store.artifacts.get_artifact_repository`` resolves that scheme itself (a
-        colleague is adding it); then this becomes ``get_artifact_repository(root)``.
-        """
-        from cairn.store.tracking.sql import join_uri
-
-        parsed = urlparse(root)
-        if parsed.scheme == "mlflow-artifacts":
-            rel = safe_relative_path(parsed.path.lstrip("/"))
-            destination = self.ctx.config.artifacts_destination
-            root = join_uri(destination, rel) if rel else destination
-        return get_artifact_repository(root)
 
 
 # path, methods, request message, handler

@@ -3,34 +3,26 @@
 
 Uploads stream from disk and downloads to disk, so files of any size pass in bounded memory.
 Names the server lists are confined like any user path before they become local file names: a
-hostile server cannot make a download write outside its destination.
+hostile server cannot make a download write outside its destination. Credentials, TLS, retries
+and error codes are the tracking store's (:mod:`cairn.store.http`): reads, deletes and uploads
+that can be sent again (bytes, files re-opened from disk) are retried; streamed uploads are not
+once their first chunk is read.
 """
 
 from __future__ import annotations
 
+import functools
 import mimetypes
-import os
 import posixpath
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
 import httpx
 
-from cairn.errors import (
-    BAD_REQUEST,
-    HTTP_STATUS,
-    INTERNAL_ERROR,
-    NOT_IMPLEMENTED,
-    PERMISSION_DENIED,
-    REQUEST_LIMIT_EXCEEDED,
-    RESOURCE_CONFLICT,
-    RESOURCE_DOES_NOT_EXIST,
-    UNAUTHENTICATED,
-    CairnError,
-)
+from cairn.errors import RESOURCE_DOES_NOT_EXIST, CairnError
 from cairn.store.artifacts.local import require_local_file, walk_files
 from cairn.store.artifacts.paths import safe_relative_path
 from cairn.store.artifacts.protocol import (
@@ -39,20 +31,12 @@ from cairn.store.artifacts.protocol import (
     chunk_reader,
     download_tree,
 )
+from cairn.store.http import Content, HttpSettings, HttpTransport
 
 SERVICE_PATH = "/api/2.0/mlflow-artifacts/artifacts"
 _SERVICE_MARKER = "/mlflow-artifacts/artifacts"  # also under /ajax-api or a path prefix
-_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
-_CONNECT_RETRIES = 3
-_CODE_BY_STATUS = {
-    400: BAD_REQUEST,
-    401: UNAUTHENTICATED,
-    403: PERMISSION_DENIED,
-    404: RESOURCE_DOES_NOT_EXIST,
-    409: RESOURCE_CONFLICT,
-    429: REQUEST_LIMIT_EXCEEDED,
-    501: NOT_IMPLEMENTED,
-}
+# A 404 without MLflow's error JSON here is a missing file, not a missing endpoint.
+_STATUS_CODES = {404: RESOURCE_DOES_NOT_EXIST}
 
 
 def resolve_artifact_uri(uri: str, tracking_uri: str | None = None) -> str:
@@ -92,36 +76,6 @@ def resolve_artifact_uri(uri: str, tracking_uri: str | None = None) -> str:
     return urlunparse((tracking.scheme, netloc, path, "", "", "")).rstrip("/")
 
 
-def _client_options() -> dict[str, Any]:
-    """Credentials and TLS settings from the environment variables MLflow's client reads."""
-    options: dict[str, Any] = {}
-    if token := os.environ.get("MLFLOW_TRACKING_TOKEN"):
-        options["headers"] = {"Authorization": f"Bearer {token}"}
-    elif user := os.environ.get("MLFLOW_TRACKING_USERNAME"):
-        options["auth"] = (user, os.environ.get("MLFLOW_TRACKING_PASSWORD", ""))
-    if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
-        options["verify"] = False
-    elif server_cert := os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
-        options["verify"] = server_cert
-    return options
-
-
-def raise_for_error(response: httpx.Response, what: str) -> None:
-    """A failed response as CairnError, keeping the server's MLflow error code if it sent one."""
-    if response.is_success:
-        return
-    response.read()
-    code, message = "", response.text.strip()
-    try:
-        body = response.json()
-        code, message = str(body.get("error_code", "")), str(body.get("message", message))
-    except (ValueError, AttributeError):
-        pass
-    if code not in HTTP_STATUS:
-        code = _CODE_BY_STATUS.get(response.status_code, INTERNAL_ERROR)
-    raise CairnError(f"{what}: HTTP {response.status_code}: {message}", code)
-
-
 def _join(base: str, name: str) -> str:
     return posixpath.join(base, name) if base and name else base or name
 
@@ -137,6 +91,7 @@ class HttpArtifactRepository:
         root_uri: str,
         tracking_uri: str | None = None,
         http_client: httpx.Client | None = None,
+        settings: HttpSettings | None = None,
     ) -> None:
         self.root_uri = root_uri
         self.artifact_uri = resolve_artifact_uri(root_uri, tracking_uri)
@@ -146,10 +101,13 @@ class HttpArtifactRepository:
             (parsed.scheme, parsed.netloc, before + _SERVICE_MARKER, "", "", "")
         )
         self.root = safe_relative_path(unquote(root.strip("/")))
-        self._http = http_client or httpx.Client(
-            timeout=_TIMEOUT,
-            transport=httpx.HTTPTransport(retries=_CONNECT_RETRIES),
-            **_client_options(),
+        # Requests go to absolute URLs; the server's address only names it in messages.
+        self._http = HttpTransport(
+            urlunparse((parsed.scheme, parsed.netloc, before, "", "", "")),
+            settings,
+            prefix="",
+            status_codes=_STATUS_CODES,
+            client=http_client,
         )
 
     def __repr__(self) -> str:
@@ -168,26 +126,31 @@ class HttpArtifactRepository:
 
     # -- writing --------------------------------------------------------------------------
 
-    def _put(self, artifact_file: str, content: Any) -> None:
+    def _put(self, artifact_file: str, content: Content) -> None:
+        """A whole file, so repeating the PUT is harmless when ``content`` can be sent again."""
         if not safe_relative_path(artifact_file):
             raise CairnError.invalid("An artifact file needs a name; got the root path.")
         media_type = mimetypes.guess_type(artifact_file)[0] or "application/octet-stream"
-        response = self._http.put(
-            self._url(artifact_file), content=content, headers={"Content-Type": media_type}
+        self._http.send(
+            "PUT",
+            self._url(artifact_file),
+            content=content,
+            headers={"Content-Type": media_type},
+            idempotent=True,
+            what=f"Cannot upload {artifact_file!r} to {self.artifact_uri}",
         )
-        raise_for_error(response, f"Cannot upload {artifact_file!r} to {self.artifact_uri}")
 
     def log_bytes(self, data: bytes, artifact_file: str) -> None:
         self._put(artifact_file, data)
 
     def write_stream(self, artifact_file: str, chunks: Iterable[bytes]) -> None:
-        """Sent with chunked transfer encoding, as the chunks come."""
+        """Sent with chunked transfer encoding, as the chunks come (so never sent twice)."""
         self._put(artifact_file, iter(chunks))
 
     def _upload(self, local_file: str, artifact_file: str) -> None:
-        # httpx reads a file object in 64 KiB blocks and sends its size as Content-Length.
-        with open(local_file, "rb") as f:
-            self._put(artifact_file, f)
+        # Opened anew for each attempt; httpx reads a file object in 64 KiB blocks and sends
+        # its size as Content-Length.
+        self._put(artifact_file, functools.partial(open, local_file, "rb"))
 
     def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
         source = require_local_file(local_file)
@@ -203,8 +166,13 @@ class HttpArtifactRepository:
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         """Entries whose names are not one safe path component are dropped."""
         base = safe_relative_path(path)
-        response = self._http.get(self._service, params={"path": self._remote(base)})
-        raise_for_error(response, f"Cannot list {base!r} under {self.artifact_uri}")
+        response = self._http.send(
+            "GET",
+            self._service,
+            params={"path": self._remote(base)},
+            idempotent=True,
+            what=f"Cannot list {base!r} under {self.artifact_uri}",
+        )
         infos = []
         for entry in response.json().get("files", []):
             rel = child_path(base, entry.get("path"))
@@ -220,29 +188,28 @@ class HttpArtifactRepository:
         return download_tree(self, artifact_path, dst_path, self._download_file)
 
     def _download_file(self, path: str, dest: Path) -> None:
-        with self._http.stream("GET", self._url(path)) as response:
-            raise_for_error(response, f"Cannot download {path!r} from {self.artifact_uri}")
-            try:
-                with open(dest, "wb") as f:
-                    for chunk in response.iter_bytes():
-                        f.write(chunk)
-            except BaseException:
-                dest.unlink(missing_ok=True)
-                raise
+        response = self._get_stream(path, f"Cannot download {path!r} from {self.artifact_uri}")
+        try:
+            with open(dest, "wb") as f:
+                for chunk in response.iter_bytes():
+                    f.write(chunk)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        finally:
+            response.close()
 
     def open_artifact(self, path: str) -> BinaryIO:
         """The response body as a stream; the connection is released on close."""
-        request = self._http.build_request("GET", self._url(path))
-        response = self._http.send(request, stream=True)
-        try:
-            raise_for_error(response, f"No artifact file at {path!r} under {self.artifact_uri}")
-        except CairnError:
-            response.close()
-            raise
+        response = self._get_stream(path, f"No artifact file at {path!r} under {self.artifact_uri}")
         return chunk_reader(response.iter_bytes(), response.close)
+
+    def _get_stream(self, path: str, what: str) -> httpx.Response:
+        """A file's response with the body unread: the caller closes it."""
+        return self._http.send("GET", self._url(path), idempotent=True, stream=True, what=what)
 
     # -- deleting -------------------------------------------------------------------------
 
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
-        response = self._http.delete(self._url(artifact_path))
-        raise_for_error(response, f"Cannot delete {artifact_path!r} under {self.artifact_uri}")
+        what = f"Cannot delete {artifact_path!r} under {self.artifact_uri}"
+        self._http.send("DELETE", self._url(artifact_path), idempotent=True, what=what)

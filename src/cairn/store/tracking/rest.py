@@ -4,18 +4,16 @@ Every protocol method is one endpoint of ``/api/2.0/mlflow`` (log writes may be 
 ``log-batch`` requests to stay within MLflow's per-request limits). Entities travel as MLflow's
 JSON, translated by :mod:`cairn.server.wire`, the same functions the server answers with. The
 server does the validating; this store only checks what an MLflow server would silently accept
-(run statuses, view types) so both kinds of server refuse the same calls.
+(run statuses, view types, values protobuf JSON reads as unset) so both kinds of server refuse
+the same calls. Credentials, retries and error codes are :mod:`cairn.store.http`'s, shared with
+the artifact proxy's client.
 """
 
 from __future__ import annotations
 
-import os
-import random
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -27,6 +25,7 @@ from cairn.entities import (
     Experiment,
     LoggedModel,
     LoggedModelOutput,
+    LoggedModelStatus,
     Metric,
     MetricHistory,
     PagedList,
@@ -39,244 +38,11 @@ from cairn.entities import (
 )
 from cairn.errors import CairnError
 from cairn.server import wire
+from cairn.store.http import HttpSettings, HttpTransport
 from cairn.store.tracking.columns import MetricColumns
-from cairn.version import __version__
 
-M = TypeVar("M", bound=msgspec.Struct)
-
-API_PREFIX = "/api/2.0/mlflow/"
 HISTORY_PAGE_SIZE = 25_000  # what MLflow's own client asks for
 USER_TAG = "mlflow.user"
-# MLflow's code for "try again later"; cairn.errors has no constant for it yet.
-TEMPORARILY_UNAVAILABLE = "TEMPORARILY_UNAVAILABLE"
-
-# Error codes for answers without MLflow's error JSON (a proxy's HTML page, say).
-_CODE_BY_STATUS = {
-    400: errors.BAD_REQUEST,
-    401: errors.UNAUTHENTICATED,
-    403: errors.PERMISSION_DENIED,
-    404: errors.ENDPOINT_NOT_FOUND,
-    409: errors.RESOURCE_CONFLICT,
-    429: errors.REQUEST_LIMIT_EXCEEDED,
-    501: errors.NOT_IMPLEMENTED,
-    503: TEMPORARILY_UNAVAILABLE,
-}
-
-
-# ---------------------------------------------------------------------------- settings
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
-
-
-def _env_number(name: str, default: float) -> float:
-    text = os.environ.get(name)
-    if not text:
-        return default
-    try:
-        return float(text)
-    except ValueError:
-        raise CairnError.invalid(f"{name}={text!r} is not a number.") from None
-
-
-@dataclass(frozen=True)
-class HttpSettings:
-    """How to reach the server: credentials, TLS, timeouts and retries.
-
-    ``from_env`` reads the variables MLflow users already set, so pointing cairn at an existing
-    MLflow deployment needs no new configuration.
-    """
-
-    token: str | None = None
-    username: str | None = None
-    password: str | None = None
-    verify: bool | str = True
-    timeout_s: float = 120.0
-    connect_timeout_s: float = 10.0
-    max_retries: int = 5
-    backoff_s: float = 0.5
-    max_backoff_s: float = 10.0
-
-    @classmethod
-    def from_env(cls) -> HttpSettings:
-        verify: bool | str = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or True
-        if _env_flag("MLFLOW_TRACKING_INSECURE_TLS"):
-            verify = False
-        return cls(
-            token=os.environ.get("CAIRN_TRACKING_TOKEN")
-            or os.environ.get("MLFLOW_TRACKING_TOKEN")
-            or None,
-            username=os.environ.get("MLFLOW_TRACKING_USERNAME") or None,
-            password=os.environ.get("MLFLOW_TRACKING_PASSWORD") or None,
-            verify=verify,
-            timeout_s=_env_number("MLFLOW_HTTP_REQUEST_TIMEOUT", cls.timeout_s),
-            max_retries=int(_env_number("MLFLOW_HTTP_REQUEST_MAX_RETRIES", cls.max_retries)),
-            backoff_s=_env_number("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", cls.backoff_s),
-        )
-
-    def auth(self) -> httpx.Auth | None:
-        if self.username is not None and self.password is not None:
-            return httpx.BasicAuth(self.username, self.password)
-        return None
-
-    def headers(self) -> dict[str, str]:
-        """A bearer token only without basic credentials, which win as in MLflow's client."""
-        headers = {"User-Agent": f"cairn/{__version__}"}
-        if self.token and self.auth() is None:
-            headers["Authorization"] = f"Bearer {self.token}"
-        return headers
-
-
-# ---------------------------------------------------------------------------- transport
-
-
-class HttpTransport:
-    """JSON calls to one server over a pooled keep-alive ``httpx.Client``.
-
-    Retries, with exponential backoff and jitter (or the server's ``Retry-After``):
-
-    * a request that never reached the server (connection refused, connect timeout): always;
-    * 429 (the server refused the request before doing anything): always;
-    * 503 and requests lost after sending: only ``idempotent`` calls, since a repeated
-      ``log-batch`` would append its metric points twice.
-
-    The client is recreated in a forked child: sockets shared with the parent would interleave.
-    """
-
-    def __init__(
-        self, base_url: str, settings: HttpSettings | None = None, **client_kw: Any
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.settings = settings or HttpSettings.from_env()
-        self._client_kw = client_kw
-        self._lock = threading.Lock()
-        self._pid = -1
-        self._client: httpx.Client | None = None
-
-    def _get_client(self) -> httpx.Client:
-        client = self._client
-        if client is None or self._pid != os.getpid():
-            with self._lock:
-                if self._client is None or self._pid != os.getpid():
-                    s = self.settings
-                    self._client = httpx.Client(
-                        base_url=self.base_url + API_PREFIX,
-                        auth=s.auth(),
-                        headers=s.headers(),
-                        verify=s.verify,
-                        timeout=httpx.Timeout(s.timeout_s, connect=s.connect_timeout_s),
-                        limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
-                        **self._client_kw,
-                    )
-                    self._pid = os.getpid()
-                client = self._client
-        return client  # type: ignore[return-value]
-
-    def close(self) -> None:
-        if self._client is not None and self._pid == os.getpid():
-            self._client.close()
-        self._client = None
-
-    def call(
-        self,
-        method: str,
-        endpoint: str,
-        body: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        *,
-        idempotent: bool,
-        into: type[M] | None = None,
-    ) -> Any:
-        """The JSON answer of ``method endpoint``, decoded (``into`` a wire message type, if
-        given, in one typed pass); an error answer raises CairnError with the server's code."""
-        content = self.request(method, endpoint, body, params, idempotent)
-        try:
-            if into is not None:
-                return wire.decode_message(content, into)
-            return msgspec.json.decode(content)
-        except msgspec.DecodeError:
-            raise self._not_json(content, method, endpoint) from None
-        except msgspec.ValidationError as exc:
-            raise CairnError(
-                f"{self.base_url} answered {method} {endpoint} with unexpected JSON: {exc}",
-                errors.INTERNAL_ERROR,
-            ) from None
-
-    def request(
-        self,
-        method: str,
-        endpoint: str,
-        body: Mapping[str, Any] | None,
-        params: Mapping[str, Any] | None,
-        idempotent: bool,
-    ) -> bytes:
-        """The raw body of a successful answer (``b"{}"`` when the server sent none)."""
-        content = None if body is None else msgspec.json.encode(body)
-        headers = None if body is None else {"Content-Type": "application/json"}
-        client = self._get_client()
-        retries = self.settings.max_retries
-        for attempt in range(retries + 1):
-            try:
-                response = client.request(
-                    method, endpoint, content=content, params=params, headers=headers
-                )
-            except httpx.TransportError as exc:
-                never_sent = isinstance(
-                    exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-                )
-                if attempt < retries and (never_sent or idempotent):
-                    self._sleep(attempt, None)
-                    continue
-                raise CairnError(
-                    f"Could not reach the tracking server at {self.base_url} "
-                    f"({method} {endpoint}): {type(exc).__name__}: {exc}",
-                    TEMPORARILY_UNAVAILABLE,
-                ) from None
-            status = response.status_code
-            if (status == 429 or (status == 503 and idempotent)) and attempt < retries:
-                self._sleep(attempt, response.headers.get("Retry-After"))
-                continue
-            if status >= 300:
-                raise self._error(response, method, endpoint)
-            return response.content or b"{}"
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        s = self.settings
-        delay = s.backoff_s * (2**attempt) * random.uniform(0.5, 1.0)
-        if retry_after is not None and retry_after.replace(".", "", 1).isdigit():
-            delay = float(retry_after)
-        time.sleep(min(delay, s.max_backoff_s))
-
-    def _not_json(self, content: bytes, method: str, endpoint: str) -> CairnError:
-        text = content[:200].decode(errors="replace")
-        return CairnError(
-            f"{self.base_url} answered {method} {endpoint} with something other than JSON "
-            f"({text!r}): is it a cairn or MLflow tracking server?",
-            errors.INTERNAL_ERROR,
-        )
-
-    def _error(self, response: httpx.Response, method: str, endpoint: str) -> CairnError:
-        """MLflow's ``{"error_code", "message"}`` as a CairnError with the server's code."""
-        try:
-            data = msgspec.json.decode(response.content)
-        except msgspec.DecodeError:
-            data = None
-        if isinstance(data, dict) and isinstance(data.get("error_code"), str):
-            return CairnError(str(data.get("message") or data["error_code"]), data["error_code"])
-        status = response.status_code
-        if 300 <= status < 400:
-            where = response.headers.get("Location", "elsewhere")
-            return CairnError.invalid(
-                f"The tracking server at {self.base_url} redirected {method} {endpoint} to "
-                f"{where}: set the tracking URI to the redirected address."
-            )
-        text = response.text.strip().replace("\n", " ")[:300]
-        return CairnError(
-            f"The tracking server answered {method} {endpoint} with HTTP {status}: {text}",
-            _CODE_BY_STATUS.get(status, errors.INTERNAL_ERROR),
-        )
 
 
 # ---------------------------------------------------------------------------- log-batch limits
@@ -635,13 +401,34 @@ class RestTrackingStore:
         params: Mapping[str, str] | None = None,
         model_type: str | None = None,
     ) -> LoggedModel:
-        raise _no_logged_model_json()
+        if name == "":  # protobuf JSON would read it as unset and pick a name
+            raise CairnError.invalid("Invalid logged model name '': it must not be empty.")
+        body: dict[str, Any] = {"experiment_id": experiment_id}
+        for field, value in (
+            ("name", name),
+            ("source_run_id", source_run_id),
+            ("model_type", model_type),
+        ):
+            if value is not None:
+                body[field] = value
+        # Strings, as the SQL store makes them: servers refuse other JSON types.
+        if tags:
+            body["tags"] = _key_values(tags, validation.validate_tag)
+        if params:
+            body["params"] = _key_values(params, validation.validate_param)
+        return wire.logged_model_from_json(self._post("logged-models", body)["model"])
 
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
-        raise _no_logged_model_json()
+        params = {"allow_deleted": "true"} if allow_deleted else {}
+        data = self._get(_model_path(model_id), **params)
+        return wire.logged_model_from_json(data["model"])
 
     def finalize_logged_model(self, model_id: str, status: str | int) -> LoggedModel:
-        raise _no_logged_model_json()
+        # By its wire name: MLflow servers know LOGGED_MODEL_READY, not READY.
+        wire_status = LoggedModelStatus.to_wire(LoggedModelStatus.validate(status))
+        body = {"model_id": model_id, "status": wire_status}
+        data = self._http.call("PATCH", _model_path(model_id), body, idempotent=True)
+        return wire.logged_model_from_json(data["model"])
 
     def search_logged_models(
         self,
@@ -652,28 +439,41 @@ class RestTrackingStore:
         page_token: str | None = None,
         datasets: Sequence[Mapping[str, Any]] | None = None,
     ) -> PagedList[LoggedModel]:
-        raise _no_logged_model_json()
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        if max_results == 0:  # protobuf JSON would read it as unset, the default
+            raise CairnError.invalid("Invalid max_results 0: it must be a positive integer.")
+        body = _search_body(max_results, filter_string, None, page_token)
+        body["experiment_ids"] = [str(e) for e in experiment_ids]
+        if order_by:
+            body["order_by"] = list(order_by)
+        if datasets:
+            body["datasets"] = list(datasets)
+        data = self._post("logged-models/search", body, idempotent=True)
+        return wire.logged_models_page_from_json(data)
 
     def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
         body = {"model_id": model_id, "params": wire.key_values_to_json(params)}
-        self._post(f"logged-models/{_segment(model_id)}/params", body, idempotent=True)
+        self._post(f"{_model_path(model_id)}/params", body, idempotent=True)
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
         body = {"model_id": model_id, "tags": wire.key_values_to_json(tags)}
-        path = f"logged-models/{_segment(model_id)}/tags"
-        self._http.call("PATCH", path, body, idempotent=True)
+        self._http.call("PATCH", f"{_model_path(model_id)}/tags", body, idempotent=True)
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        path = f"logged-models/{_segment(model_id)}/tags/{_segment(key)}"
+        path = f"{_model_path(model_id)}/tags/{_segment(key)}"
         self._http.call("DELETE", path, idempotent=False)
 
     def delete_logged_model(self, model_id: str) -> None:
-        self._http.call("DELETE", f"logged-models/{_segment(model_id)}", idempotent=False)
+        self._http.call("DELETE", _model_path(model_id), idempotent=False)
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
         body = {
             "run_id": run_id,
-            "models": [{"model_id": m.model_id, "step": m.step} for m in models],
+            # Checked here: protobuf JSON would read a step "1" as 1, which the SQL store refuses.
+            "models": [
+                {"model_id": m.model_id, "step": validation.validate_step(m.step)} for m in models
+            ],
         }
         self._post("runs/outputs", body, idempotent=True)
 
@@ -715,16 +515,22 @@ def _segment(text: str) -> str:
     return quote(text, safe="")
 
 
+def _model_path(model_id: str) -> str:
+    """``logged-models/<id>``; an empty id would name another endpoint, so it is refused here."""
+    if not model_id:
+        raise CairnError.not_found(f"Logged model with ID '{model_id}' not found.")
+    return f"logged-models/{_segment(model_id)}"
+
+
+def _key_values(
+    items: Mapping[str, Any], validate: Callable[[object, object], tuple[str, str]]
+) -> list[dict[str, str]]:
+    return wire.key_values_to_json(dict(validate(k, v) for k, v in items.items()))
+
+
 def _no_purge(what: str) -> CairnError:
     return CairnError(
         f"Deleted {what} cannot be purged through a tracking server: run `cairn gc` on the "
         "server machine, against its backend store.",
-        errors.NOT_IMPLEMENTED,
-    )
-
-
-def _no_logged_model_json() -> CairnError:
-    return CairnError(
-        "Logged models through a tracking server need cairn.server.wire.logged_model_from_json.",
         errors.NOT_IMPLEMENTED,
     )

@@ -40,10 +40,10 @@ from cairn.entities import (
     PagedList,
 )
 from cairn.errors import CairnError
-from cairn.search import parser as _parser
 from cairn.search._sql import compare, compare_column, compare_id, direction
 from cairn.search.ast import ATTRIBUTE, METRIC, PARAM, TAG, And, Comparison, Node, Not, Or
 from cairn.search.paging import decode_page_token, encode_page_token
+from cairn.search.parser import Kind, attribute_names, parse_filter, parse_order_by
 from cairn.store.db import schema as t
 from cairn.store.db.engine import read_transaction, write_transaction
 from cairn.store.db.upsert import upsert
@@ -344,45 +344,12 @@ def _check_text(field: str, value: object, limit: int) -> str:
 
 # ------------------------------------------------------------------ search
 
-# The filter language of logged models: the run-search grammar with a model's attributes.
-# Registered in the parser's table of languages (the parser has no public hook for new kinds).
-_KIND = "logged_models"
-_ATTRIBUTES = _parser._attribute_table(
-    _parser._Attribute("model_id", numeric=False, nullable=False),
-    _parser._Attribute("name", numeric=False, nullable=False),
-    _parser._Attribute("experiment_id", numeric=False, nullable=False),
-    _parser._Attribute("source_run_id", numeric=False, nullable=True),
-    _parser._Attribute("status", numeric=False, nullable=False),
-    _parser._Attribute("model_type", numeric=False, nullable=True),
-    _parser._Attribute("artifact_location", numeric=False, nullable=False),
-    _parser._Attribute("creation_timestamp", numeric=True, nullable=False),
-    _parser._Attribute("last_updated_timestamp", numeric=True, nullable=False),
-    aliases={
-        "artifact_uri": "artifact_location",
-        "creation_time": "creation_timestamp",
-        "creation_timestamp_ms": "creation_timestamp",
-        "last_updated_timestamp_ms": "last_updated_timestamp",
-    },
-)
-_parser._LANGUAGES.setdefault(
-    _KIND,
-    _parser._Language(
-        {
-            "metric": METRIC,
-            "metrics": METRIC,
-            "param": PARAM,
-            "params": PARAM,
-            **_parser._TAG_PREFIXES,
-            **_parser._ATTRIBUTE_PREFIXES,
-        },
-        "metrics., params., tags. or attributes.",
-        _ATTRIBUTES,
-        frozenset({ATTRIBUTE, METRIC}),
-    ),
-)
+# The filter language of logged models is the parser's "logged_models": the run-search grammar
+# with a model's attributes, each the column of the same name.
+_KIND: Kind = "logged_models"
 
 _ATTRIBUTE_COLUMNS: dict[str, ColumnElement[Any]] = {
-    name: _lm.c[name] for name in {a.name for a in _ATTRIBUTES.values()}
+    name: _lm.c[name] for name in attribute_names(_KIND)
 }
 _KEYED_TABLES = {
     METRIC: t.logged_model_metrics,
@@ -398,7 +365,7 @@ def _search_query(
     datasets: Sequence[Mapping[str, Any]] | None,
 ) -> Select[Any]:
     """SELECT the ids of matching active models in order (the caller adds OFFSET/LIMIT)."""
-    node = _parser.parse_filter(filter_string, _KIND)  # type: ignore[arg-type]
+    node = parse_filter(filter_string, _KIND)
     on_datasets = _datasets_condition(datasets)
     where = [
         _lm.c.experiment_id.in_(experiment_ids),
@@ -523,7 +490,7 @@ def _order_column(
     field_name = clause.get("field_name")
     if not isinstance(field_name, str) or not field_name:
         raise CairnError.invalid(f"Invalid order_by clause {clause!r}: it needs a field_name.")
-    (key,) = _parser.parse_order_by([field_name], _KIND)  # type: ignore[arg-type]
+    (key,) = parse_order_by([field_name], _KIND)
     ascending = clause.get("ascending", key.ascending)
     if not isinstance(ascending, bool):
         raise CairnError.invalid(f"Invalid 'ascending' {ascending!r} in order_by: expected bool.")
