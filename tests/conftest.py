@@ -8,7 +8,9 @@ test needs it.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +92,8 @@ def _isolate_cairn_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CAIRN_TRACKING_URI", raising=False)
     monkeypatch.delenv("CAIRN_ARTIFACT_ROOT", raising=False)
+    for name in [n for n in os.environ if n.startswith("MLFLOW_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +106,16 @@ def _reset_cairn_globals() -> Iterator[None]:
     fluent._reset()
     config._stores.clear()
     dispose_engines()
+    _reset_mlflow_globals()
+
+
+def _reset_mlflow_globals() -> None:
+    """Tests drive the real mlflow client too; its active run/experiment are process globals."""
+    if "mlflow" not in sys.modules:
+        return
+    import mlflow
+    import mlflow.tracking.fluent as mlflow_fluent
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow_fluent._active_experiment_id = None  # a plain module global in mlflow 3

@@ -430,3 +430,18 @@ def test_purge_dry_run_changes_nothing_and_restored_runs_keep_their_experiment(
     for run_id in (deleted, restored):
         with pytest.raises(CairnError):
             store.get_run(run_id)
+
+
+def test_latest_values_are_exact_for_every_double(store: TrackingStore, run_id: str) -> None:
+    """Run summaries carry each latest value exactly (SQLite's own float text is not exact)."""
+    import random
+
+    rng = random.Random(7)
+    values = [rng.uniform(-1e6, 1e6) * 10 ** rng.randint(-300, 300) for _ in range(200)]
+    values += [1.7976931348623157e308, -5e-324, 0.1 + 0.2, 1 / 3]
+    metrics = [Metric(f"m{i}", v, 1, 0) for i, v in enumerate(values)]
+    for start in range(0, len(metrics), 100):
+        store.log_batch(run_id, metrics=metrics[start : start + 100])
+    run = store.get_run(run_id)
+    assert run.data.metrics == {m.key: m.value for m in metrics}
+    assert run.data.latest["m0"] == Metric("m0", values[0], 1, 0)

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from cairn.errors import CairnError
 from cairn.search.runs import select_run_ids
 from cairn.store.db import schema
+from cairn.store.tracking.sql import exact_text
 
 DEFAULT_ORDER = ["r3", "r7", "r2", "r1", "r4"]
 
@@ -57,7 +58,11 @@ def _run(
 
 def _metric(run_id: str, key: str, value: float | None) -> dict[str, object]:
     """value None stands for NaN, stored the way the store stores it."""
-    return dict(run_uuid=run_id, key=key, value=value, is_nan=value is None, step=0, timestamp=0)
+    nan = value is None
+    text = exact_text(float("nan") if nan else value)  # type: ignore[arg-type]
+    return dict(
+        run_uuid=run_id, key=key, value=value, is_nan=nan, value_text=text, step=0, timestamp=0
+    )
 
 
 def _seed(engine: Engine) -> None:

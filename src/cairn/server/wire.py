@@ -544,17 +544,14 @@ def run_info_from_json(data: Mapping[str, Any]) -> RunInfo:
     return run_info_from_message(parse_message(data, RunInfoMessage))
 
 
-def run_to_json(
-    run: Run,
-    metrics: Sequence[Metric] | None = None,
-    outputs: Sequence[LoggedModelOutput] | None = None,
-) -> dict[str, Any]:
-    """A Run message. ``metrics`` are the latest points with their timestamps and steps (the
-    entity keeps only values; without them timestamp and step are sent as 0). ``outputs``
-    adds the ``outputs`` message MLflow 3 returns from runs/get and runs/search."""
+def run_to_json(run: Run, outputs: Sequence[LoggedModelOutput] | None = None) -> dict[str, Any]:
+    """A Run message, with each latest metric's step and timestamp where the store knows them.
+
+    ``outputs`` adds the ``outputs`` message MLflow 3 returns from runs/get and runs/search.
+    """
     data: dict[str, Any] = {}
-    if metrics is None:
-        metrics = [Metric(k, v, 0, 0) for k, v in run.data.metrics.items()]
+    latest = run.data.latest
+    metrics = [latest.get(k) or Metric(k, v, 0, 0) for k, v in run.data.metrics.items()]
     if metrics:
         data["metrics"] = [metric_to_json(m) for m in metrics]
     if run.data.params:
@@ -582,6 +579,7 @@ def run_from_json(data: Mapping[str, Any]) -> Run:
             metrics={m.key: m.value for m in msg.data.metrics},
             params=key_values_from_json(msg.data.params),
             tags=key_values_from_json(msg.data.tags),
+            latest={m.key: Metric(m.key, m.value, m.timestamp, m.step) for m in msg.data.metrics},
         ),
         inputs=RunInputs([dataset_input_from_message(d) for d in msg.inputs.dataset_inputs]),
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -152,7 +151,7 @@ class TrackingApi:
             tags=wire.key_values_from_json(req.tags),
             run_name=req.run_name or None,
         )
-        return {"run": wire.run_to_json(run, metrics=[])}
+        return {"run": wire.run_to_json(run)}
 
     def get_run(self, req: wire.RunRef) -> Body:
         run = self.store.get_run(req.id)
@@ -189,16 +188,8 @@ class TrackingApi:
     def _runs_json(self, runs: Sequence[Run]) -> list[Body]:
         """Runs as MLflow 3 returns them: latest metrics with step and timestamp, outputs."""
         ids = [r.info.run_id for r in runs]
-        latest = latest_metrics(self.store, ids)
         outputs = self.store.get_run_outputs(ids) if ids else {}
-        return [
-            wire.run_to_json(
-                run,
-                metrics=None if latest is None else latest.get(run.info.run_id, []),
-                outputs=outputs.get(run.info.run_id, []),
-            )
-            for run in runs
-        ]
+        return [wire.run_to_json(run, outputs=outputs.get(run.info.run_id, [])) for run in runs]
 
     # ------------------------------------------------------------------ logging
 
@@ -426,32 +417,3 @@ def sample_history(
         timestamps=history.timestamps[index],
         values=history.values[index],
     )
-
-
-def latest_metrics(store: TrackingStore, run_ids: Sequence[str]) -> dict[str, list[Metric]] | None:
-    """Each run's latest metric points with their step and timestamp, or None for a store that
-    cannot say (the Run entity carries only values).
-
-    Stopgap: reads the SQL store's ``latest_metrics`` table directly until the store returns
-    these with the run; asked of the lead.
-    """
-    engine = getattr(store, "engine", None)
-    if engine is None or not run_ids:
-        return None if engine is None else {}
-    from sqlalchemy import select
-
-    from cairn.store.db import schema
-    from cairn.store.db.engine import read_transaction
-
-    lm = schema.latest_metrics
-    query = select(lm.c.run_uuid, lm.c.key, lm.c.value, lm.c.is_nan, lm.c.timestamp, lm.c.step)
-    out: dict[str, list[Metric]] = {}
-    with read_transaction(engine) as conn:
-        for start in range(0, len(run_ids), _ID_BATCH):
-            batch = list(run_ids[start : start + _ID_BATCH])
-            for run_id, key, value, is_nan, timestamp, step in conn.execute(
-                query.where(lm.c.run_uuid.in_(batch))
-            ):
-                metric = Metric(key, math.nan if is_nan else value, timestamp, step)
-                out.setdefault(run_id, []).append(metric)
-    return out

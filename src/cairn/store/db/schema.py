@@ -113,6 +113,9 @@ latest_metrics = Table(
     # NULL when the value is NaN (SQLite cannot store NaN); is_nan tells the two apart.
     Column("value", Float(precision=53)),
     Column("is_nan", Boolean, nullable=False),
+    # The value's shortest exact decimal text ("NaN", "Infinity" too), for the run summaries:
+    # SQLite's own float-to-text conversion is not exact for every double.
+    Column("value_text", String(32), nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_uuid", "key", name="pk_latest_metrics"),

@@ -8,6 +8,7 @@ one transaction: it succeeds whole or leaves the database as it was.
 from __future__ import annotations
 
 import functools
+import math
 import posixpath
 import uuid
 import weakref
@@ -26,7 +27,6 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
-    case,
     cast,
     delete,
     func,
@@ -80,7 +80,6 @@ _ANALYZE_MIN_RUNS = 1000
 _json_decoder = msgspec.json.Decoder(dict[str, str])
 # key -> [value, step, timestamp]; strict=False reads "NaN"/"Infinity" and exact decimal text.
 _metrics_decoder = msgspec.json.Decoder(dict[str, tuple[float, int, int]], strict=False)
-_MAX_DOUBLE = 1.7976931348623157e308
 
 _initialised: weakref.WeakSet[Engine] = weakref.WeakSet()
 
@@ -949,7 +948,9 @@ class _MetricStatements:
         new = upsert_latest.excluded
         self.upsert_latest = upsert_latest.on_conflict_do_update(
             index_elements=["run_uuid", "key"],
-            set_={name: new[name] for name in ("value", "is_nan", "step", "timestamp")},
+            set_={
+                name: new[name] for name in ("value", "is_nan", "value_text", "step", "timestamp")
+            },
             # The latest point is the highest step, then the latest timestamp.
             where=or_(
                 new.step > lm.c.step, and_(new.step == lm.c.step, new.timestamp >= lm.c.timestamp)
@@ -994,21 +995,9 @@ def _summary_statement(dialect: str, params: bool, tags: bool, metrics: bool) ->
     if tags:
         values["tags_json"] = summary(t.tags, t.tags.c.value)
     if metrics:
-        # [value, step, timestamp] per key; the value as exact decimal text (SQLite's JSON
-        # keeps only 15 digits of a float; PostgreSQL's float8 text is exact), with NaN/±inf
-        # spelled as protobuf JSON does.
-        if postgres:
-            text = case((lm.c.is_nan, "NaN"), else_=cast(lm.c.value, Text))
-            point = func.json_build_array(text, lm.c.step, lm.c.timestamp)
-        else:
-            text = case(
-                (lm.c.is_nan, "NaN"),
-                (lm.c.value > _MAX_DOUBLE, "Infinity"),
-                (lm.c.value < -_MAX_DOUBLE, "-Infinity"),
-                else_=func.printf("%.17g", lm.c.value),
-            )
-            point = func.json_array(text, lm.c.step, lm.c.timestamp)
-        values["metrics_json"] = summary(lm, point)
+        # [value, step, timestamp] per key, the value as the exact text stored beside it.
+        array = func.json_build_array if postgres else func.json_array
+        values["metrics_json"] = summary(lm, array(lm.c.value_text, lm.c.step, lm.c.timestamp))
     return update(r).where(r.c.run_uuid == bindparam("run")).values(**values)
 
 
@@ -1048,9 +1037,19 @@ def _latest_row(run_id: str, key: str, cols: MetricColumns) -> dict[str, object]
         "key": key,
         "value": None if is_nan else value,
         "is_nan": is_nan,
+        "value_text": exact_text(value),
         "step": best_step,
         "timestamp": best_ts,
     }
+
+
+def exact_text(value: float) -> str:
+    """The shortest decimal text that reads back exactly as ``value`` (protobuf JSON spelling)."""
+    if value != value:
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
 
 
 def _validate_dataset_input(di: DatasetInput) -> None:

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("value", sa.Float(precision=53)),
         sa.Column("is_nan", sa.Boolean, nullable=False),
+        sa.Column("value_text", sa.String(32), nullable=False),
         sa.Column("step", sa.BigInteger, nullable=False),
         sa.Column("timestamp", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("run_uuid", "key", name="pk_latest_metrics"),
