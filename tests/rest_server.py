@@ -79,23 +79,21 @@ class LiveServer:
             process.wait(timeout=15)
 
 
-class CairnServer(LiveServer):
-    """``cairn server`` on SQLite, proxying artifacts to a local directory."""
+CAIRN_COMMAND = [sys.executable, "-c", "from cairn.cli import main; main()"]
 
-    def __init__(self, root: Path) -> None:
+
+class CairnServer(LiveServer):
+    """``cairn server`` as a user starts it (SQLite unless told), proxying artifacts locally."""
+
+    def __init__(self, root: Path, backend_store_uri: str | None = None, *args: str) -> None:
         root.mkdir(parents=True, exist_ok=True)
-        self.backend_store_uri = f"sqlite:///{root}/cairn.db"
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{root}/cairn.db"
         self.artifacts_destination = str(root / "artifacts")
         # Where the server puts new experiments' artifacts (ServerConfig's proxied root).
         self.experiment_artifact_root = "mlflow-artifacts:/"
         port = free_port()
-        super().__init__(self._command(port), port, root)
-
-    def _command(self, port: int) -> list[str]:
-        return [
-            sys.executable,
-            "-c",
-            "from cairn.cli import main; main()",
+        command = [
+            *CAIRN_COMMAND,
             "server",
             "--host",
             "127.0.0.1",
@@ -105,7 +103,9 @@ class CairnServer(LiveServer):
             self.backend_store_uri,
             "--artifacts-destination",
             self.artifacts_destination,
+            *args,
         ]
+        super().__init__(command, port, root)
 
     def reset(self) -> None:
         """Forget everything but the default experiment, as a fresh server would.

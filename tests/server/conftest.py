@@ -3,7 +3,7 @@
 ``live_server`` is one server per test module (SQLite by default); parametrize it indirectly
 with a backend URI to use another database::
 
-    @pytest.mark.parametrize("live_server", ["sqlite:///..."], indirect=True)
+    @pytest.mark.parametrize("live_server", ["sqlite", "postgres"], indirect=True)
 
 ``cairn_server`` starts servers with any extra ``cairn server`` flags, stopped after the test;
 ``cairn_command`` is the command line that runs ``cairn`` (for commands expected to fail).
@@ -11,39 +11,19 @@ with a backend URI to use another database::
 
 from __future__ import annotations
 
-import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from rest_server import LiveServer, free_port
+from rest_server import CAIRN_COMMAND, CairnServer
 
-
-class CairnServerProcess(LiveServer):
-    """``cairn server`` as a user starts it, on a free loopback port."""
-
-    def __init__(self, root: Path, backend_store_uri: str | None = None, *args: str) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self.backend_store_uri = backend_store_uri or f"sqlite:///{root}/cairn.db"
-        self.artifacts_destination = str(root / "artifacts")
-        port = free_port()
-        command = [
-            *_cairn_command(),
-            "server",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            self.backend_store_uri,
-            "--artifacts-destination",
-            self.artifacts_destination,
-            *args,
-        ]
-        super().__init__(command, port, root)
+CairnServerProcess = CairnServer
 
 
 def _cairn_command() -> list[str]:
-    return [sys.executable, "-c", "from cairn.cli import main; main()"]
+    return list(CAIRN_COMMAND)
 
 
 @pytest.fixture
@@ -56,8 +36,17 @@ def cairn_command() -> list[str]:
 def live_server(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[str]:
-    """The base URL of a ``cairn server`` subprocess, killed after the module's tests."""
+    """The base URL of a ``cairn server`` subprocess, killed after the module's tests.
+
+    Parametrized indirectly with ``"postgres"`` it runs on a fresh database of the session's
+    PostgreSQL server; with a URI, on that database.
+    """
     backend_store_uri = getattr(request, "param", None)
+    if backend_store_uri == "postgres":
+        name = f"live_{uuid.uuid4().hex[:12]}"
+        backend_store_uri = request.getfixturevalue("postgres_server").create_database(name)
+    elif backend_store_uri == "sqlite":
+        backend_store_uri = None
     server = CairnServerProcess(tmp_path_factory.mktemp("live-server"), backend_store_uri)
     server.start()
     try:

@@ -24,6 +24,13 @@ from cairn.store.tracking import get_tracking_store
 T0 = 1_700_000_000_000
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that talks to the live server runs against SQLite and PostgreSQL backends."""
+    if "live_server" in metafunc.fixturenames:
+        backends = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+        metafunc.parametrize("live_server", backends, indirect=True, scope="module")
+
+
 @pytest.fixture
 def mlflow(live_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The mlflow module, tracking to the live server (no retries: failures show at once)."""
