@@ -30,7 +30,14 @@ from common import (
     rows_from_json,
 )
 
-BENCHMARKS = ["log_metric", "search_runs", "metric_history", "import", "concurrent_start"]
+BENCHMARKS = [
+    "log_metric",
+    "search_runs",
+    "metric_history",
+    "import",
+    "concurrent_start",
+    "server_tracking",
+]
 
 
 def run_benchmark(name: str) -> list[Row]:

@@ -444,4 +444,4 @@ def test_latest_values_are_exact_for_every_double(store: TrackingStore, run_id: 
         store.log_batch(run_id, metrics=metrics[start : start + 100])
     run = store.get_run(run_id)
     assert run.data.metrics == {m.key: m.value for m in metrics}
-    assert run.data.latest["m0"] == Metric("m0", values[0], 1, 0)
+    assert run.data.latest["m0"] == (values[0], 0, 1)  # (value, step, timestamp)

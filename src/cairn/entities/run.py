@@ -5,7 +5,6 @@ from __future__ import annotations
 import msgspec
 
 from cairn.entities.dataset import RunInputs
-from cairn.entities.metric import Metric
 from cairn.errors import CairnError
 
 
@@ -89,14 +88,15 @@ class RunInfo(msgspec.Struct, frozen=True):
 class RunData(msgspec.Struct, frozen=True):
     """Latest value of each metric, every param, every tag.
 
-    ``latest`` holds each metric's latest point whole (value, step, timestamp) for those who
-    need more than the value, such as the REST API; stores fill it when they know it.
+    ``latest`` holds each metric's latest point as ``(value, step, timestamp)`` for those who
+    need more than the value, such as the REST API; stores fill it when they know it. Plain
+    tuples, as the store decodes them: a thousand runs' worth costs nothing extra.
     """
 
     metrics: dict[str, float] = {}
     params: dict[str, str] = {}
     tags: dict[str, str] = {}
-    latest: dict[str, Metric] = {}
+    latest: dict[str, tuple[float, int, int]] = {}
 
 
 class Run(msgspec.Struct, frozen=True):

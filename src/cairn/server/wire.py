@@ -551,7 +551,10 @@ def run_to_json(run: Run, outputs: Sequence[LoggedModelOutput] | None = None) ->
     """
     data: dict[str, Any] = {}
     latest = run.data.latest
-    metrics = [latest.get(k) or Metric(k, v, 0, 0) for k, v in run.data.metrics.items()]
+    metrics = [
+        Metric(k, v, latest[k][2], latest[k][1]) if k in latest else Metric(k, v, 0, 0)
+        for k, v in run.data.metrics.items()
+    ]
     if metrics:
         data["metrics"] = [metric_to_json(m) for m in metrics]
     if run.data.params:
@@ -579,7 +582,7 @@ def run_from_json(data: Mapping[str, Any]) -> Run:
             metrics={m.key: m.value for m in msg.data.metrics},
             params=key_values_from_json(msg.data.params),
             tags=key_values_from_json(msg.data.tags),
-            latest={m.key: Metric(m.key, m.value, m.timestamp, m.step) for m in msg.data.metrics},
+            latest={m.key: (m.value, m.step, m.timestamp) for m in msg.data.metrics},
         ),
         inputs=RunInputs([dataset_input_from_message(d) for d in msg.inputs.dataset_inputs]),
     )

@@ -551,7 +551,7 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
                 {key: value for key, (value, _, _) in points.items()},
                 decode(row[9]) if row[9] else {},
                 decode(row[10]) if row[10] else {},
-                {key: Metric(key, v, ts, step) for key, (v, step, ts) in points.items()},
+                points,
             )
             runs.append(Run(info, data, RunInputs(inputs[rid]) if rid in inputs else no_inputs))
         return runs
