@@ -93,6 +93,7 @@ params = Table(
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("run_uuid", "key", name="pk_params"),
     Index("ix_params_key_value", "key", "value"),
+    sqlite_with_rowid=False,  # clustered on (run_uuid, key): one B-tree search per lookup
 )
 
 tags = Table(
@@ -103,6 +104,7 @@ tags = Table(
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("run_uuid", "key", name="pk_tags"),
     Index("ix_tags_key", "key"),
+    sqlite_with_rowid=False,  # clustered on (run_uuid, key): one B-tree search per lookup
 )
 
 latest_metrics = Table(
@@ -120,6 +122,7 @@ latest_metrics = Table(
     Column("timestamp", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_uuid", "key", name="pk_latest_metrics"),
     Index("ix_latest_metrics_key_value", "key", "value"),
+    sqlite_with_rowid=False,  # clustered on (run_uuid, key): one B-tree search per lookup
 )
 
 metric_chunks = Table(

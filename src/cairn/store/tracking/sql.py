@@ -31,6 +31,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -103,6 +104,7 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
 
     def __init__(self, uri: str, artifact_root: str | None = None) -> None:
         self.uri = uri
+        self._next_analyze_at = _ANALYZE_MIN_RUNS
         self.engine = get_engine(uri)
         self.artifact_root = resolve_artifact_root(artifact_root)
         if self.engine not in _initialised:
@@ -128,22 +130,26 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
             upsert(conn, t.experiments, [row], keys=("experiment_id",), update=None)
 
     def _refresh_sqlite_statistics(self) -> None:
-        """Give SQLite's planner fresh statistics once per process (PostgreSQL autovacuums).
-
-        Statistics of a nearly empty database mislead the planner later, so small databases
-        keep none. A sampled ANALYZE reads a bounded number of rows per index: milliseconds
-        on any size of database.
-        """
+        """Give SQLite's planner statistics at start (PostgreSQL autovacuums)."""
         if self.engine.dialect.name != "sqlite":
             return
         with write_transaction(self.engine) as conn:
-            sampled = select(t.runs.c.run_uuid).limit(_ANALYZE_MIN_RUNS).subquery()
-            if conn.execute(select(func.count()).select_from(sampled)).scalar_one() < (
-                _ANALYZE_MIN_RUNS
-            ):
-                return
-            conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
-            conn.exec_driver_sql("ANALYZE")
+            rows = conn.execute(select(func.max(literal_column("rowid"))).select_from(t.runs))
+            self._analyze_if_grown(conn, rows.scalar() or 0)
+
+    def _analyze_if_grown(self, conn: Connection, runs: int) -> None:
+        """ANALYZE once there are 1,000 runs and again each time their number doubles.
+
+        Statistics of a nearly empty database mislead the planner later, so small databases
+        keep none; a process that started small refreshes them as it grows (``runs`` is the
+        newest run's rowid, known for free). A sampled ANALYZE reads a bounded number of rows
+        per index: milliseconds on any size of database.
+        """
+        if runs < self._next_analyze_at:
+            return
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        conn.exec_driver_sql("ANALYZE")
+        self._next_analyze_at = 2 * runs
 
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
@@ -392,7 +398,7 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
                     f"Cannot create a run in experiment '{experiment_id}': it is deleted."
                 )
             artifact_uri = join_uri(exp.artifact_location, run_id, "artifacts")
-            conn.execute(
+            inserted = conn.execute(
                 insert(t.runs).values(
                     run_uuid=run_id,
                     name=name,
@@ -410,6 +416,8 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
                 [{"run_uuid": run_id, "key": k, "value": v} for k, v in tags.items()],
             )
             refresh_run_summary(conn, run_id, tags=True)
+            if conn.dialect.name == "sqlite":
+                self._analyze_if_grown(conn, inserted.lastrowid or 0)
         return Run(
             info=RunInfo(
                 run_id=run_id,

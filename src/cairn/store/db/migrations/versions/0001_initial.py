@@ -64,6 +64,7 @@ def upgrade() -> None:
             sa.Column("key", sa.String(250), nullable=False),
             sa.Column("value", sa.Text, nullable=False),
             sa.PrimaryKeyConstraint("run_uuid", "key", name=f"pk_{name}"),
+            sqlite_with_rowid=False,
         )
     op.create_index("ix_params_key_value", "params", ["key", "value"])
     op.create_index("ix_tags_key", "tags", ["key"])
@@ -77,6 +78,7 @@ def upgrade() -> None:
         sa.Column("step", sa.BigInteger, nullable=False),
         sa.Column("timestamp", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("run_uuid", "key", name="pk_latest_metrics"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
     op.create_table(
