@@ -9,13 +9,14 @@ bound parameters, so statements stay cacheable and dialect-neutral until compile
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, String, and_, cast, literal
+from sqlalchemy import Boolean, ColumnElement, String, and_, cast, literal, not_, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from cairn.search.ast import Value
+from cairn.search.ast import And, Comparison, Node, Not, Or, Value
 
 LIKE_ESCAPE = "\\"
 
@@ -127,3 +128,16 @@ def _is_canonical_int(value: object) -> bool:
 
 def direction(column: ColumnElement[Any], ascending: bool) -> ColumnElement[Any]:
     return column.asc() if ascending else column.desc()
+
+
+def compile_condition(
+    node: Node, leaf: Callable[[Comparison], ColumnElement[bool]]
+) -> ColumnElement[bool]:
+    """AND / OR / NOT as SQL, each comparison compiled by ``leaf`` (one per search kind)."""
+    if isinstance(node, And):
+        return and_(*(compile_condition(item, leaf) for item in node.items))
+    if isinstance(node, Or):
+        return or_(*(compile_condition(item, leaf) for item in node.items))
+    if isinstance(node, Not):
+        return not_(compile_condition(node.item, leaf))
+    return leaf(node)

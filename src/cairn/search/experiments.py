@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, not_, or_, select
+from sqlalchemy import ColumnElement, Select, not_, select
 
-from cairn.search._sql import compare, compare_column, compare_id, direction
-from cairn.search.ast import ATTRIBUTE, And, Comparison, Node, Not, Or, OrderKey
+from cairn.search._sql import compare, compare_column, compare_id, compile_condition, direction
+from cairn.search.ast import ATTRIBUTE, Comparison, OrderKey
 from cairn.search.paging import check_page
 from cairn.search.parser import parse_filter, parse_order_by
 from cairn.store.db.schema import experiment_tags, experiments
@@ -48,7 +48,7 @@ def select_experiment_ids(
     check_page(offset, limit)
     where = [experiments.c.lifecycle_stage.in_(list(stages))]
     if node is not None:
-        where.append(_condition(node))
+        where.append(compile_condition(node, _comparison))
     return (
         select(experiments.c.experiment_id)
         .where(*where)
@@ -58,13 +58,7 @@ def select_experiment_ids(
     )
 
 
-def _condition(node: Node) -> ColumnElement[bool]:
-    if isinstance(node, And):
-        return and_(*(_condition(item) for item in node.items))
-    if isinstance(node, Or):
-        return or_(*(_condition(item) for item in node.items))
-    if isinstance(node, Not):
-        return not_(_condition(node.item))
+def _comparison(node: Comparison) -> ColumnElement[bool]:
     if node.entity_type == ATTRIBUTE:
         return _attribute(node)
     return _tag(node)

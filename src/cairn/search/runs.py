@@ -13,21 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, Table, and_, not_, or_, select
+from sqlalchemy import ColumnElement, FromClause, Select, Table, and_, select
 
 from cairn.errors import CairnError
-from cairn.search._sql import compare, compare_column, compare_id, direction
+from cairn.search._sql import compare, compare_column, compare_id, compile_condition, direction
 from cairn.search.ast import (
     ATTRIBUTE,
     DATASET,
     METRIC,
     PARAM,
     TAG,
-    And,
     Comparison,
-    Node,
-    Not,
-    Or,
     OrderKey,
 )
 from cairn.search.paging import check_page
@@ -75,7 +71,7 @@ def select_run_ids(
         runs.c.lifecycle_stage.in_(list(stages)),
     ]
     if node is not None:
-        where.append(_condition(node))
+        where.append(compile_condition(node, _comparison))
     source, ordering = _ordering([*keys, *_TIE_BREAKERS])
     return (
         select(runs.c.run_uuid)
@@ -101,13 +97,7 @@ def experiment_id_ints(experiment_ids: Iterable[str | int]) -> list[int]:
 # --- filter -----------------------------------------------------------------------------------
 
 
-def _condition(node: Node) -> ColumnElement[bool]:
-    if isinstance(node, And):
-        return and_(*(_condition(item) for item in node.items))
-    if isinstance(node, Or):
-        return or_(*(_condition(item) for item in node.items))
-    if isinstance(node, Not):
-        return not_(_condition(node.item))
+def _comparison(node: Comparison) -> ColumnElement[bool]:
     if node.entity_type == ATTRIBUTE:
         return _attribute(node)
     if node.entity_type == DATASET:

@@ -40,7 +40,7 @@ from cairn.entities import (
     PagedList,
 )
 from cairn.errors import CairnError
-from cairn.search._sql import compare, compare_column, compare_id, direction
+from cairn.search._sql import compare, compare_column, compare_id, compile_condition, direction
 from cairn.search.ast import ATTRIBUTE, METRIC, PARAM, TAG, And, Comparison, Node, Not, Or
 from cairn.search.paging import decode_page_token, encode_page_token
 from cairn.search.parser import Kind, attribute_names, parse_filter, parse_order_by
@@ -372,7 +372,7 @@ def _search_query(
         _lm.c.lifecycle_stage == LifecycleStage.ACTIVE,
     ]
     if node is not None:
-        where.append(_condition(node, on_datasets))
+        where.append(compile_condition(node, lambda c: _comparison(c, on_datasets)))
     if on_datasets is not None and not any(c.entity_type == METRIC for c in _comparisons(node)):
         m = t.logged_model_metrics
         where.append(_exists(m.c.model_id == _lm.c.model_id, on_datasets))
@@ -389,13 +389,7 @@ def _comparisons(node: Node | None) -> Iterator[Comparison]:
         yield node
 
 
-def _condition(node: Node, on_datasets: ColumnElement[bool] | None) -> ColumnElement[bool]:
-    if isinstance(node, And):
-        return and_(*(_condition(item, on_datasets) for item in node.items))
-    if isinstance(node, Or):
-        return or_(*(_condition(item, on_datasets) for item in node.items))
-    if isinstance(node, Not):
-        return not_(_condition(node.item, on_datasets))
+def _comparison(node: Comparison, on_datasets: ColumnElement[bool] | None) -> ColumnElement[bool]:
     if node.entity_type == ATTRIBUTE:
         return _attribute(node)
     return _keyed(node, on_datasets)
