@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 
 from cairn.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag, ViewType
 from cairn.errors import CairnError
+from cairn.store.artifacts.paths import join_uri
 from cairn.store.db import schema
 from cairn.store.tracking.columns import MetricColumns
 from cairn.store.tracking.protocol import TrackingStore
-from cairn.store.tracking.sql import SMALL_CHUNK_POINTS, join_uri
+from cairn.store.tracking.sql import SMALL_CHUNK_POINTS
 
 mc = schema.metric_chunks
 

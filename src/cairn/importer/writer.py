@@ -27,16 +27,12 @@ from cairn.clock import now_ms
 from cairn.entities import DatasetInput, LifecycleStage
 from cairn.importer.sources import SourceExperiment, SourceRun
 from cairn.store.artifacts import ArtifactRepository, StreamWritable
+from cairn.store.artifacts.paths import join_uri
 from cairn.store.db import schema as t
 from cairn.store.db.engine import read_transaction, write_transaction
 from cairn.store.db.upsert import upsert
 from cairn.store.tracking.columns import MetricColumns
-from cairn.store.tracking.sql import (
-    DEFAULT_EXPERIMENT_ID,
-    SqlTrackingStore,
-    join_uri,
-    refresh_run_summary,
-)
+from cairn.store.tracking.sql import DEFAULT_EXPERIMENT_ID, SqlTrackingStore, refresh_run_summary
 
 _CANONICAL_NAN = 0x7FF8000000000000
 

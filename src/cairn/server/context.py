@@ -25,7 +25,7 @@ class ServerContext:
         the artifacts destination (a local path or s3://), confined like any user path. Other
         URIs are opened as they are.
         """
-        from cairn.store.tracking.sql import join_uri
+        from cairn.store.artifacts.paths import join_uri
 
         parsed = urlparse(uri)
         if parsed.scheme != "mlflow-artifacts":

@@ -424,8 +424,7 @@ def _artifact_run() -> tuple[TrackingClient, str]:
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
-    from cairn.store.artifacts.paths import safe_relative_path
-    from cairn.store.tracking.sql import join_uri
+    from cairn.store.artifacts.paths import join_uri, safe_relative_path
 
     root = _client().get_run(_run_id(None)).info.artifact_uri
     return join_uri(root, safe_relative_path(artifact_path)) if artifact_path else root

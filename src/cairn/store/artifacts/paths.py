@@ -7,6 +7,7 @@ Artifact paths come from users and over HTTP, so every store resolves them throu
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path, PureWindowsPath
 from urllib.parse import unquote
 
@@ -66,3 +67,10 @@ def resolve_inside(root: Path, rel: str | None) -> Path:
     if not target.is_relative_to(real_root):
         raise _refuse(rel or "", "it resolves (through a symlink) to a location outside the root")
     return target
+
+
+def join_uri(root: str, *parts: str) -> str:
+    """Append path parts to a local path or a URI (``s3://b/p``) without mangling the scheme."""
+    if "://" in root or root.startswith("mlflow-artifacts:"):
+        return posixpath.join(root, *parts)
+    return str(Path(root).joinpath(*parts))

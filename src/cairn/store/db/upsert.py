@@ -22,11 +22,7 @@ def upsert(
     """
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table)
+    stmt = dialect_insert(conn.dialect.name, table)
     if update:
         stmt = stmt.on_conflict_do_update(
             index_elements=list(keys),
@@ -36,3 +32,12 @@ def upsert(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     conn.execute(stmt, list(rows))
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """The dialect's INSERT, the one that knows ON CONFLICT (SQLite and PostgreSQL)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import posixpath
 import uuid
 import weakref
 from collections.abc import Iterable, Sequence
@@ -59,10 +58,11 @@ from cairn.entities import (
     ViewType,
 )
 from cairn.errors import CairnError
+from cairn.store.artifacts.paths import join_uri
 from cairn.store.db import schema as t
 from cairn.store.db.engine import get_engine, read_transaction, write_transaction
 from cairn.store.db.migrate import ensure_schema
-from cairn.store.db.upsert import upsert
+from cairn.store.db.upsert import dialect_insert, upsert
 from cairn.store.tracking.columns import MetricColumns, pack
 from cairn.store.tracking.sql_logged_models import SqlLoggedModelsMixin
 from cairn.tracking.names import generate_run_name
@@ -83,13 +83,6 @@ _json_decoder = msgspec.json.Decoder(dict[str, str])
 _metrics_decoder = msgspec.json.Decoder(dict[str, tuple[float, int, int]], strict=False)
 
 _initialised: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def join_uri(root: str, *parts: str) -> str:
-    """Append path parts to a local path or a URI (``s3://b/p``) without mangling the scheme."""
-    if "://" in root or root.startswith("mlflow-artifacts:"):
-        return posixpath.join(root, *parts)
-    return str(Path(root).joinpath(*parts))
 
 
 def resolve_artifact_root(artifact_root: str | None) -> str:
@@ -948,11 +941,7 @@ class _MetricStatements:
             )
         )
         self.insert_chunk = insert(mc)
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        upsert_latest = dialect_insert(lm)
+        upsert_latest = dialect_insert(dialect, lm)
         new = upsert_latest.excluded
         self.upsert_latest = upsert_latest.on_conflict_do_update(
             index_elements=["run_uuid", "key"],

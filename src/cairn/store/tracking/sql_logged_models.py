@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 
 from cairn import validation
+from cairn.clock import now_ms
 from cairn.entities import (
     LifecycleStage,
     LoggedModel,
@@ -44,6 +45,7 @@ from cairn.search._sql import compare, compare_column, compare_id, compile_condi
 from cairn.search.ast import ATTRIBUTE, METRIC, PARAM, TAG, And, Comparison, Node, Not, Or
 from cairn.search.paging import decode_page_token, encode_page_token
 from cairn.search.parser import Kind, attribute_names, parse_filter, parse_order_by
+from cairn.store.artifacts.paths import join_uri
 from cairn.store.db import schema as t
 from cairn.store.db.engine import read_transaction, write_transaction
 from cairn.store.db.upsert import upsert
@@ -84,8 +86,6 @@ class SqlLoggedModelsMixin:
         model_type: str | None = None,
     ) -> LoggedModel:
         """A new ``PENDING`` model with id ``m-<32 hex>``, named like runs when unnamed."""
-        from cairn.store.tracking.sql import join_uri, now_ms  # sql.py imports this module
-
         name = _validate_model_name(name) if name is not None else generate_run_name()
         if model_type is not None:
             _check_text("model_type", model_type, MAX_MODEL_TYPE_LENGTH)
@@ -254,8 +254,6 @@ def _model_row(conn: Connection, model_id: str, allow_deleted: bool = False) -> 
 
 
 def _touch(conn: Connection, model_id: str, **values: object) -> None:
-    from cairn.store.tracking.sql import now_ms  # sql.py imports this module
-
     conn.execute(
         update(_lm)
         .where(_lm.c.model_id == model_id)
