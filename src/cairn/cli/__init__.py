@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "server",
         "Run the tracking server (MLflow-compatible REST API).",
     ),
+    "ui": ("cairn.cli.server", "ui", "Serve the web UI over the embedded store."),
 }
 
 

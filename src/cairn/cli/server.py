@@ -119,3 +119,49 @@ def server(
         timeout_keep_alive=KEEP_ALIVE_S,
         log_level="info",
     )
+
+
+@click.command()
+@click.option(
+    "--backend-store-uri",
+    metavar="URI",
+    help="Tracking database. [default: $CAIRN_TRACKING_URI, else sqlite:///cairn.db]",
+)
+@click.option(
+    "--default-artifact-root",
+    metavar="URI",
+    help="Where runs of new experiments keep artifacts. [default: $CAIRN_ARTIFACT_ROOT, "
+    "else ./cairn-artifacts, as the embedded client]",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to bind.")
+@click.pass_context
+def ui(
+    ctx: click.Context,
+    backend_store_uri: str | None,
+    default_artifact_root: str | None,
+    host: str,
+    port: int,
+) -> None:
+    """Serve the web UI over the embedded store (what the Python API writes without a server).
+
+    The same application as ``cairn server``; artifacts are read where the embedded client
+    wrote them, so runs logged from scripts show their files.
+    """
+    from cairn.tracking.config import get_artifact_root, get_tracking_uri
+
+    root = default_artifact_root or get_artifact_root() or DEFAULT_ARTIFACTS_DESTINATION
+    output.echo(f"cairn ui: open http://{host}:{port}/ in a browser (Ctrl+C stops it)")
+    ctx.invoke(
+        server,
+        backend_store_uri=backend_store_uri or get_tracking_uri(),
+        default_artifact_root=_local_path_or_uri(root),
+        artifacts_destination=_local_path_or_uri(root),
+        serve_artifacts=False,
+        host=host,
+        port=port,
+        workers=1,
+        allowed_hosts=None,
+        cors_allowed_origins=None,
+        access_log=False,
+    )

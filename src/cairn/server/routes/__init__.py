@@ -12,5 +12,6 @@ ROOT_ROUTE_MODULES = (
     "cairn.server.routes.system",
     "cairn.server.routes.artifacts",
     "cairn.server.routes.observability",
+    "cairn.server.routes.ui",
 )
 API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
