@@ -129,4 +129,3 @@ def screenshot() -> Callable[[Any, str], Path]:
         return path
 
     return take
-

@@ -25,9 +25,7 @@ def test_static_files_are_confined_to_the_ui_directory(ui_server: CairnServer) -
         assert httpx.get(ui_server.url + path).status_code == 404, path
 
 
-def test_unknown_view_says_not_found_and_theme_toggles(
-    page: Any, ui_server: CairnServer
-) -> None:
+def test_unknown_view_says_not_found_and_theme_toggles(page: Any, ui_server: CairnServer) -> None:
     page.goto(ui_server.url + "/#/no/such/view")
     page.wait_for_selector("text=Not found")
     assert "/no/such/view" in page.inner_text("main")

@@ -43,7 +43,10 @@ def content_security_policy(page: str) -> str:
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
-    headers = {"Content-Security-Policy": content_security_policy(page), "Cache-Control": "no-cache"}
+    headers = {
+        "Content-Security-Policy": content_security_policy(page),
+        "Cache-Control": "no-cache",
+    }
 
     async def index(request: Request) -> Response:
         return HTMLResponse(page, headers=headers)
