@@ -23,7 +23,7 @@ def _ruff() -> list[str]:
 @pytest.mark.parametrize("args", [["check"], ["format", "--check"]])
 def test_ruff(args: list[str]) -> None:
     result = subprocess.run(
-        [*_ruff(), *args, "src", "tests", "benchmarks", "examples"],
+        [*_ruff(), *args, "src", "tests", "benchmarks", "examples", "scripts"],
         cwd=ROOT,
         capture_output=True,
         text=True,
