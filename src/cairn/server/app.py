@@ -16,6 +16,7 @@ from cairn.server.context import ServerContext
 from cairn.server.http import EXCEPTION_HANDLERS
 from cairn.server.middleware import build_middleware
 from cairn.server.routes import API_PREFIXES, API_ROUTE_MODULES, ROOT_ROUTE_MODULES
+from cairn.server.routing import ExactPathRouter
 from cairn.store.tracking import get_tracking_store
 
 
@@ -33,9 +34,9 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         routes.extend(importlib.import_module(name).routes(ctx))
     routes.extend(Mount(prefix, app=Router(api)) for prefix in API_PREFIXES)
     app = Starlette(
-        routes=routes,
         middleware=build_middleware(config),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )
+    app.router = ExactPathRouter(routes)
     app.state.context = ctx
     return app
