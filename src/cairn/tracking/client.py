@@ -191,7 +191,8 @@ class TrackingClient:
     def artifact_repository(self, run_id: str) -> ArtifactRepository:
         from cairn.store.artifacts import get_artifact_repository
 
-        return get_artifact_repository(self.get_run(run_id).info.artifact_uri)
+        # A proxied root (mlflow-artifacts:/) means this client's server, not the global one.
+        return get_artifact_repository(self.get_run(run_id).info.artifact_uri, self.tracking_uri)
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
         if not os.path.isfile(local_path):

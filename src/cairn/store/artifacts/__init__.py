@@ -28,13 +28,14 @@ __all__ = [
 ]
 
 
-def get_artifact_repository(uri: str) -> ArtifactRepository:
+def get_artifact_repository(uri: str, tracking_uri: str | None = None) -> ArtifactRepository:
     """The repository for an artifact URI, by scheme.
 
     Plain paths and ``file://`` are local files; ``s3://bucket/prefix`` is S3 (or any
     S3-compatible store); ``mlflow-artifacts:/...`` and ``http(s)://.../mlflow-artifacts/
-    artifacts/...`` go through a tracking server's artifact proxy. Remote stores are imported
-    only when used, so their client libraries stay optional.
+    artifacts/...`` go through a tracking server's artifact proxy: ``mlflow-artifacts:/`` is
+    resolved against ``tracking_uri`` (default: the configured tracking URI). Remote stores are
+    imported only when used, so their client libraries stay optional.
     """
     scheme = urlparse(uri).scheme
     # A one-letter scheme is a Windows drive ("C:\\artifacts"), not a URI.
@@ -47,7 +48,7 @@ def get_artifact_repository(uri: str) -> ArtifactRepository:
     if scheme in ("mlflow-artifacts", "http", "https"):
         from cairn.store.artifacts.http import HttpArtifactRepository
 
-        return HttpArtifactRepository(uri)
+        return HttpArtifactRepository(uri, tracking_uri=tracking_uri)
     raise CairnError.invalid(
         f"Artifact URI {uri!r} uses the {scheme!r} scheme, which is not supported yet; use a "
         "local path, a file:// URI, s3://bucket/prefix or mlflow-artifacts:/ (via a server)."
