@@ -536,7 +536,7 @@ def test_bodies_that_are_not_json_objects(lite: TestClient) -> None:
             "/runs/log-batch",
             {"run_id": "r", "metrics": [{"key": "k", "value": 1, "timestamp": "x"}]},
         ),
-        ("/runs/log-batch", {"run_id": "r", "params": [{"key": "k", "value": None}]}),
+        ("/runs/log-batch", {"run_id": "r", "params": [{"key": "k", "value": {"a": 1}}]}),
         ("/runs/log-batch", {"run_id": "r", "tags": {"key": "k"}}),
         ("/runs/log-inputs", {"run_id": "r", "datasets": [{"dataset": "iris"}]}),
         ("/runs/log-inputs", {"run_id": "r", "datasets": [{"dataset": {"name": "n"}}]}),
@@ -762,3 +762,21 @@ def test_nan_is_never_null_on_the_wire(lite: TestClient) -> None:
     ]
     assert values == ["NaN", 1.0]
     assert not any(isinstance(v, float) and math.isnan(v) for v in values)
+
+
+def test_null_fields_mean_not_set_as_in_proto3_json(lite: TestClient) -> None:
+    experiment_id = lite.post(
+        f"{API}/experiments/create", json={"name": "nulls", "artifact_location": None}
+    ).json()["experiment_id"]
+    search = lite.post(
+        f"{API}/runs/search",
+        json={"experiment_ids": [experiment_id], "page_token": None, "filter": None},
+    )
+    assert search.status_code == 200, search.text
+    # A null where a value is required is still a missing value; null list elements are refused.
+    missing = lite.post(f"{API}/runs/create", json={"experiment_id": None, "run_name": "x"})
+    assert missing.status_code == 400
+    assert "experiment_id" in missing.json()["message"]
+    bad = lite.post(f"{API}/runs/search", json={"experiment_ids": [experiment_id, None]})
+    assert bad.status_code == 400
+    assert bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"

@@ -323,11 +323,24 @@ def _invalid(exc: msgspec.ValidationError) -> CairnError:
 
 
 def parse_message(data: Any, message_type: type[M]) -> M:
-    """Already-decoded JSON (a dict) as ``message_type``, with protobuf JSON's leniency."""
+    """Already-decoded JSON (a dict) as ``message_type``, with protobuf JSON's leniency: among
+    other things, ``null`` means "not set" for any field, as proto3's JSON mapping defines."""
+    if isinstance(data, dict):
+        data = _without_nulls(data)
     try:
         return msgspec.convert(data, message_type, strict=False)
     except msgspec.ValidationError as exc:
         raise _invalid(exc) from None
+
+
+def _without_nulls(value: Any) -> Any:
+    """Object members that are ``null`` dropped, at any depth; a ``null`` list element stays
+    (and is refused as the wrong type: proto3 has no null elements)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) if isinstance(v, dict) else v for v in value]
+    return value
 
 
 @functools.cache
