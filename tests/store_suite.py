@@ -19,7 +19,7 @@ from cairn.errors import CairnError
 from cairn.store.artifacts.paths import join_uri
 from cairn.store.db import schema
 from cairn.store.tracking.columns import MetricColumns
-from cairn.store.tracking.protocol import TrackingStore
+from cairn.store.tracking.protocol import ExperimentKeys, ExperimentSummary, TrackingStore
 from cairn.store.tracking.sql import SMALL_CHUNK_POINTS
 
 mc = schema.metric_chunks
@@ -446,3 +446,138 @@ def test_latest_values_are_exact_for_every_double(store: TrackingStore, run_id: 
     run = store.get_run(run_id)
     assert run.data.metrics == {m.key: m.value for m in metrics}
     assert run.data.latest["m0"] == (values[0], 0, 1)  # (value, step, timestamp)
+
+
+# ---------------------------------------------------------------- bulk reads for the web UI
+
+FAR = 4_000_000_000_000  # run times later than any experiment's own update time
+
+
+def test_experiment_summaries_count_active_runs_and_latest_activity(store: TrackingStore) -> None:
+    busy, empty = store.create_experiment("busy"), store.create_experiment("empty")
+    first = store.create_run(busy, "u", FAR, {}, "first").info.run_id
+    store.create_run(busy, "u", FAR + 10, {}, "second")
+    store.update_run_info(first, status="FINISHED", end_time=FAR + 50)
+    gone = store.create_run(busy, "u", FAR + 999, {}, "gone").info.run_id
+    store.delete_run(gone)  # neither counted nor active
+
+    by_id = {s.experiment_id: s for s in store.get_experiment_summaries()}
+    assert by_id[busy] == ExperimentSummary(busy, 2, FAR + 50)
+    quiet = store.get_experiment(empty).last_update_time
+    assert by_id[empty] == ExperimentSummary(empty, 0, quiet)
+    assert "0" in by_id
+    assert store.get_experiment_summaries([empty, "987654"]) == [by_id[empty]]
+    assert store.get_experiment_summaries([]) == []
+    with pytest.raises(CairnError) as exc:
+        store.get_experiment_summaries(["one"])
+    assert error_code(exc) == "INVALID_PARAMETER_VALUE"
+
+
+def test_experiment_keys_are_the_distinct_sorted_keys_of_active_runs(
+    store: TrackingStore,
+) -> None:
+    e1, e2 = store.create_experiment("k1"), store.create_experiment("k2")
+    r1 = store.create_run(e1, "", None, {"team": "x"}, "r1").info.run_id
+    store.log_batch(r1, [Metric("loss", 1.0, 0, 0)], [Param("lr", "0.1"), Param("b", "2")])
+    r2 = store.create_run(e1, "", None, {}, "r2").info.run_id
+    store.log_batch(r2, [Metric("loss", 2.0, 0, 0)], [Param("lr", "0.2")])
+    r3 = store.create_run(e2, "", None, {}, "r3").info.run_id
+    store.log_batch(r3, [Metric("acc", 0.5, 0, 0)], [Param("depth", "3")])
+    gone = store.create_run(e1, "", None, {"secret": "1"}, "gone").info.run_id
+    store.log_batch(gone, [Metric("hidden", 1.0, 0, 0)], [Param("hidden", "1")])
+    store.delete_run(gone)
+
+    keys = store.get_experiment_keys([e1])
+    assert (keys.params, keys.metrics) == (["b", "lr"], ["loss"])
+    assert "team" in keys.tags and "mlflow.runName" in keys.tags and "secret" not in keys.tags
+    assert keys.tags == sorted(keys.tags)
+    both = store.get_experiment_keys([e1, e2])
+    assert (both.params, both.metrics) == (["b", "depth", "lr"], ["acc", "loss"])
+    assert store.get_experiment_keys([]) == ExperimentKeys([], [], [])
+
+
+def _same(a: list[object], b: list[object]) -> bool:
+    """Lists equal, NaN equal to NaN."""
+    return len(a) == len(b) and all(
+        x == y or (isinstance(x, float) and isinstance(y, float) and x != x and y != y)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def test_run_table_is_search_runs_as_columns(store: TrackingStore) -> None:
+    eid = store.create_experiment("table")
+    parent = store.create_run(eid, "alice", FAR, {"team": "red"}, "parent").info.run_id
+    store.log_batch(parent, [Metric("loss", 0.5, 1, 0)], [Param("lr", "0.1")])
+    child = store.create_run(
+        eid, "bob", FAR + 1, {"mlflow.parentRunId": parent}, "child"
+    ).info.run_id
+    store.log_batch(child, [Metric("loss", math.nan, 1, 0), Metric("acc", math.inf, 1, 0)])
+    bare = store.create_run(eid, "carol", FAR + 2, {}, "bare").info.run_id
+    store.update_run_info(bare, status="FAILED", end_time=FAR + 5)
+    gone = store.create_run(eid, "", FAR + 3, {}, "gone").info.run_id
+    store.delete_run(gone)
+
+    columns = ["metrics.loss", "metrics.acc", "params.lr", "tags.team", "metrics.none"]
+    order = ["metrics.loss DESC"]
+    table = store.search_runs_table([eid], columns, order_by=order)
+    runs = list(store.search_runs([eid], order_by=order))
+    assert table.run_id == [r.info.run_id for r in runs] and len(runs) == 3
+    assert table.run_name == [r.info.run_name for r in runs]
+    assert table.experiment_id == [eid] * 3
+    assert table.status == [r.info.status for r in runs]
+    assert table.start_time == [r.info.start_time for r in runs]
+    assert table.end_time == [r.info.end_time for r in runs]
+    assert table.user_id == [r.info.user_id for r in runs]
+    assert table.lifecycle_stage == ["active"] * 3
+    assert table.parent_run_id == [r.data.tags.get("mlflow.parentRunId") for r in runs]
+    assert set(table.columns) == set(columns)
+    for name in columns:
+        prefix, key = name.split(".", 1)
+        source = {"metrics": "metrics", "params": "params", "tags": "tags"}[prefix]
+        expected = [getattr(r.data, source).get(key) for r in runs]
+        assert _same(table.columns[name], expected), name
+    assert table.columns["metrics.none"] == [None] * 3
+    assert table.next_page_token is None
+
+    deleted = store.search_runs_table([eid], ["tags.mlflow.runName"], run_view_type="DELETED_ONLY")
+    assert deleted.run_id == [gone] and deleted.columns == {"tags.mlflow.runName": ["gone"]}
+    found = store.search_runs_table([eid], [], filter_string="params.lr = '0.1'")
+    assert found.run_id == [parent] and found.columns == {}
+
+
+def test_run_table_pages_cover_the_search_once(store: TrackingStore) -> None:
+    eid = store.create_experiment("pages")
+    for i in range(7):
+        store.create_run(eid, "", FAR + i, {}, f"r{i}")
+    whole = store.search_runs_table([eid], ["tags.mlflow.runName"])
+    seen: list[str] = []
+    token = None
+    while True:
+        page = store.search_runs_table(
+            [eid], ["tags.mlflow.runName"], max_results=3, page_token=token
+        )
+        seen += page.run_id
+        token = page.next_page_token
+        if token is None:
+            break
+    assert seen == whole.run_id and len(seen) == 7
+    assert whole.columns["tags.mlflow.runName"] == [f"r{i}" for i in reversed(range(7))]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"filter_string": "metrics.loss >"}, "position 14"),
+        ({"columns": ["loss"]}, "Invalid column 'loss'"),
+        ({"columns": ["attributes.status"]}, "Invalid column"),
+        ({"columns": ["metrics."]}, "Invalid column"),
+        ({"order_by": ["metrics.loss SIDEWAYS"]}, "SIDEWAYS"),
+        ({"max_results": 50_001}, "max_results"),
+        ({"run_view_type": "SOME"}, "view type"),
+    ],
+)
+def test_bad_run_table_requests(store: TrackingStore, kwargs: dict, needle: str) -> None:
+    eid = store.create_experiment("bad-table")
+    with pytest.raises(CairnError, match=re.escape(needle)) as exc:
+        store.search_runs_table([eid], **kwargs)
+    assert error_code(exc) == "INVALID_PARAMETER_VALUE"

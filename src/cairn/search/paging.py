@@ -27,7 +27,7 @@ def decode_page_token(token: str | None) -> int:
     except (ValueError, UnicodeError, binascii.Error):
         payload = None
     offset = payload.get("offset") if isinstance(payload, dict) else None
-    if type(offset) is not int or offset < 0:
+    if type(offset) is not int or not 0 <= offset < 2**63:  # databases take int64 offsets
         raise CairnError.invalid(f"Invalid page_token {token!r}: not a token this server issued.")
     return offset
 

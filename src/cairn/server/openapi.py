@@ -25,10 +25,12 @@ from cairn.version import __version__
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts"
+CAIRN = "/api/2.0/cairn"  # cairn's own read endpoints for the web UI
 OPENAPI_PATHS = ("/openapi.json", f"{API}/openapi.json")
 
 JSON = "application/json"
 TEXT = "text/plain"
+HTML = "text/html"
 BINARY = "application/octet-stream"
 
 _INT64 = 2**63
@@ -43,6 +45,7 @@ SCALARS: dict[str, dict[str, Any]] = {
     # Non-finite doubles travel as the strings protobuf JSON uses for them.
     "double": {"anyOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]},
     "map": {"type": "object", "additionalProperties": {"type": "string"}},
+    "any": {},  # any JSON value (cairn's own responses: mixed-type columns, nulls)
 }
 
 ENUMS: dict[str, tuple[str, ...]] = {
@@ -54,6 +57,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
         "LOGGED_MODEL_READY",
         "LOGGED_MODEL_UPLOAD_FAILED",
     ),
+    "XAxis": ("step", "wall", "relative"),
 }
 
 MESSAGES: dict[str, str] = {
@@ -94,6 +98,14 @@ MESSAGES: dict[str, str] = {
 }
 
 
+# cairn's own messages (the web UI's endpoints): no MLflow counterpart to match.
+UI_MESSAGES: dict[str, str] = {
+    "ExperimentSummary": "experiment_id run_count:int64 last_activity:int64",
+    "DownsampledSeries": "run_id x:any[] y:any[] total_points:int64 points_in_range:int64 "
+    "downsampled:bool x_extent:any[]",
+}
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One operation: its request and JSON response as field specs, or a raw media type."""
@@ -104,7 +116,7 @@ class Endpoint:
     request: str = ""
     response: str = ""
     consumes: str = JSON  # BINARY: the body is the raw bytes of a file
-    produces: str = JSON  # TEXT or BINARY: ``response`` is ignored
+    produces: str = JSON  # TEXT, HTML or BINARY: ``response`` is ignored
 
 
 def _op(method: str, path: str, summary: str, request: str = "", response: str = "") -> Endpoint:
@@ -115,6 +127,10 @@ _SEARCH_EXPERIMENTS = "max_results:int64 page_token filter order_by[] view_type:
 _EXPERIMENTS_PAGE = "experiments:Experiment[] next_page_token"
 _RUN_TAG = "run_id run_uuid key! value!"
 _LISTING = "root_uri files:FileInfo[] next_page_token"
+_RUN_COLUMNS = (
+    "run_id[] run_name[] experiment_id[] status[] start_time:any[] end_time:any[] user_id[] "
+    "parent_run_id:any[] lifecycle_stage[] columns:any next_page_token:any"
+)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     # ---------------------------------------------------------------- experiments
@@ -198,8 +214,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Download a logged model's artifact", "model_id! artifact_file_path",
              produces=BINARY),
     # ---------------------------------------------------------------- artifact proxy
-    Endpoint("GET", "/get-artifact", "Download a run artifact", "run_id run_uuid path!",
-             produces=BINARY),
+    Endpoint("GET", "/get-artifact", "Download a run artifact",
+             "run_id run_uuid path! download", produces=BINARY),
     _op("GET", f"{ARTIFACTS}/artifacts", "List proxied artifacts", "path", "files:FileInfo[]"),
     Endpoint("GET", f"{ARTIFACTS}/artifacts/{{artifact_path}}", "Download a proxied artifact",
              produces=BINARY),
@@ -214,7 +230,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "path upload_id"),
     _op("GET", f"{ARTIFACTS}/presigned/{{artifact_path}}", "A presigned download URL", "",
         "url headers:map file_size:int64"),
+    # ---------------------------------------------------------------- the web UI's reads
+    _op("GET", f"{CAIRN}/experiments/summary", "Run counts and last activity of experiments",
+        "experiment_ids[]", "experiments:ExperimentSummary[]"),
+    _op("GET", f"{CAIRN}/experiments/keys", "Param, metric and tag keys of experiments' runs",
+        "experiment_ids[]!", "params[] metrics[] tags[]"),
+    _op("POST", f"{CAIRN}/runs/table", "Search runs, answered as columns",
+        "experiment_ids[] filter order_by[] run_view_type:ViewType columns[] "
+        "max_results:int32 page_token", _RUN_COLUMNS),
+    _op("POST", f"{CAIRN}/metrics/downsample", "Metric series, min/max downsampled",
+        "run_ids[]! metric_key! x_axis:XAxis x_min:double x_max:double buckets:int32",
+        "series:DownsampledSeries[]"),
+    _op("GET", f"{CAIRN}/artifacts/table", "The first rows of a tabular artifact",
+        "run_id run_uuid path! max_rows:int32",
+        "columns[] rows:any[] total_rows:int64 truncated:bool"),
     # ---------------------------------------------------------------- system
+    Endpoint("GET", "/", "The web UI's page", produces=HTML),
     Endpoint("GET", "/health", "Liveness probe", produces=TEXT),
     Endpoint("GET", "/version", "Server version", produces=TEXT),
     _op("GET", "/api/3.0/mlflow/server-info", "Server identity", "", "store_type server version"),
@@ -242,7 +273,7 @@ def parse_fields(spec: str) -> list[Field]:
         if match is None:
             raise ValueError(f"Bad field spec {token!r}")
         kind = match["type"] or "string"
-        if kind not in SCALARS and kind not in ENUMS and kind not in MESSAGES:
+        if not any(kind in known for known in (SCALARS, ENUMS, MESSAGES, UI_MESSAGES)):
             raise ValueError(f"Unknown type {kind!r} in {token!r}")
         fields.append(Field(match["name"], kind, bool(match["repeated"]), bool(match["required"])))
     return fields
@@ -325,8 +356,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         operation["parameters"] = parameters
     if endpoint.produces == JSON:
         content = {JSON: {"schema": object_schema(endpoint.response)}}
-    elif endpoint.produces == TEXT:
-        content = {TEXT: {"schema": {"type": "string"}}}
+    elif endpoint.produces in (TEXT, HTML):
+        content = {endpoint.produces: {"schema": {"type": "string"}}}
     else:
         content = {BINARY: {"schema": {"type": "string", "format": "binary"}}}
     operation["responses"] = {
@@ -344,6 +375,8 @@ def _operation_id(endpoint: Endpoint) -> str:
 def _tag(path: str) -> str:
     if path.startswith(ARTIFACTS) or path == "/get-artifact":
         return "artifacts"
+    if path.startswith(CAIRN + "/"):
+        return "ui"
     if path.startswith(API + "/"):
         return path[len(API) + 1 :].split("/")[0]
     return "system"
@@ -363,7 +396,8 @@ def build_document(served: set[tuple[str, str]] | None = None) -> dict[str, Any]
         if served is not None and operation_key(endpoint.method, endpoint.path) not in served:
             continue
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
-    schemas: dict[str, Any] = {name: object_schema(spec) for name, spec in MESSAGES.items()}
+    messages = {**MESSAGES, **UI_MESSAGES}
+    schemas: dict[str, Any] = {name: object_schema(spec) for name, spec in messages.items()}
     schemas.update({name: {"type": "string", "enum": list(v)} for name, v in ENUMS.items()})
     schemas["Error"] = ERROR_SCHEMA
     return {

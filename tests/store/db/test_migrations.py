@@ -50,3 +50,15 @@ def test_upgrade_is_idempotent(db_uri: str) -> None:
     engine = get_engine(db_uri)
     assert migrate.upgrade(engine) == (None, migrate.HEAD_REVISION)
     assert migrate.upgrade(engine) == (migrate.HEAD_REVISION, migrate.HEAD_REVISION)
+
+
+def test_postgres_keeps_small_metric_chunks_in_their_rows(db_uri: str) -> None:
+    engine = get_engine(db_uri)
+    migrate.upgrade(engine)
+    if engine.dialect.name != "postgresql":
+        pytest.skip("toast_tuple_target is a PostgreSQL storage parameter")
+    with engine.connect() as conn:
+        options = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'metric_chunks'"
+        ).scalar()
+    assert "toast_tuple_target=8160" in options

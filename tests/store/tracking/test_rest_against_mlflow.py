@@ -219,3 +219,17 @@ def test_the_mlflow_client_reads_what_cairn_wrote(mlflow_server: MlflowServer) -
     assert theirs.data.params == {"lr": "0.1"}
     assert theirs.data.metrics == {"loss": 0.5, "acc": 0.75}
     assert theirs.info.status == "FINISHED"
+
+
+def test_cairns_bulk_reads_say_they_need_a_cairn_server(mlflow_server: MlflowServer) -> None:
+    store = RestTrackingStore(mlflow_server.url)
+    calls = (
+        lambda: store.get_experiment_summaries(["0"]),
+        lambda: store.get_experiment_keys(["0"]),
+        lambda: store.search_runs_table(["0"], ["metrics.loss"]),
+    )
+    for call in calls:
+        with pytest.raises(CairnError, match="needs a cairn server") as exc:
+            call()
+        assert exc.value.error_code == "NOT_IMPLEMENTED"
+    store.close()

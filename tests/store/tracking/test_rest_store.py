@@ -130,7 +130,9 @@ def test_log_columns_sends_mlflow_sized_batches(recorded: Recorded) -> None:
     assert len(store.get_metric_history_columns(run_id, "a")) == 1250
 
 
-def test_history_is_fetched_in_pages(recorded: Recorded, store: RestTrackingStore) -> None:
+def test_history_is_fetched_in_one_request_and_pages_beyond_it(
+    recorded: Recorded, store: RestTrackingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recording, recorder = recorded
     n = 100_000
     run_id = store.create_run("0", "u", None, {}, None).info.run_id
@@ -145,10 +147,16 @@ def test_history_is_fetched_in_pages(recorded: Recorded, store: RestTrackingStor
     fetched = time.perf_counter() - started
     print(f"\n{n:,} points over HTTP: log_columns {logged:.2f} s, history fetch {fetched:.3f} s")
     pages = [r for r in recorder.requests if r.url.path.endswith("/metrics/get-history")]
-    assert len(pages) == 4
-    assert {r.url.params["max_results"] for r in pages} == {"25000"}
+    assert len(pages) == 1  # a cairn server reads the whole history once, not per page
     assert history.steps.tolist() == list(range(n))
     assert history.values[-1] == (n - 1) * 0.25 and history.timestamps[0] == 1_700_000_000_000
+    # Longer histories than one page still come back whole, page by page.
+    monkeypatch.setattr(rest, "HISTORY_PAGE_SIZE", 30_000)
+    recorder.requests.clear()
+    paged = recording.get_metric_history_columns(run_id, "loss")
+    pages = [r for r in recorder.requests if r.url.path.endswith("/metrics/get-history")]
+    assert [r.url.params["max_results"] for r in pages] == ["30000"] * 4
+    assert paged.steps.tolist() == list(range(n))
 
 
 # ---------------------------------------------------------------- errors and retries

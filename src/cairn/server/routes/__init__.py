@@ -13,5 +13,6 @@ ROOT_ROUTE_MODULES = (
     "cairn.server.routes.artifacts",
     "cairn.server.routes.observability",
     "cairn.server.routes.ui",
+    "cairn.server.routes.ui_api",
 )
 API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")

@@ -136,6 +136,8 @@ metric_chunks = Table(
     Column("timestamps", LargeBinary, nullable=False),
     Column("metric_values", LargeBinary, nullable=False),
     Index("ix_metric_chunks_run_key", "run_uuid", "key", "chunk_id"),
+    # Small chunks stay in their row on PostgreSQL (migration 0003 says why).
+    postgresql_with={"toast_tuple_target": 8160},
 )
 
 datasets = Table(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+import msgspec
+
 from cairn.entities import (
     DatasetInput,
     Experiment,
@@ -23,6 +25,47 @@ from cairn.entities import (
     RunTag,
 )
 from cairn.store.tracking.columns import MetricColumns
+
+# Column names of a run table: the search language's prefixes and a key ("metrics.loss").
+RUN_TABLE_PREFIXES = ("metrics", "params", "tags")
+
+
+class ExperimentSummary(msgspec.Struct, frozen=True):
+    """What a list of experiments shows beside each name, counted by the database."""
+
+    experiment_id: str
+    run_count: int  # active runs
+    last_activity: int | None  # ms: the latest run start or end, or the experiment's update
+
+
+class ExperimentKeys(msgspec.Struct, frozen=True):
+    """The distinct keys the active runs of some experiments logged, each list sorted."""
+
+    params: list[str]
+    metrics: list[str]
+    tags: list[str]
+
+
+class RunTable(msgspec.Struct, frozen=True):
+    """One page of a run search as columns (one list per field, one entry per run).
+
+    What a table of thousands of runs needs, without a Run object per run: the attributes
+    every row shows, and ``columns`` for the requested ``metrics.``/``params.``/``tags.``
+    names: latest metric values as floats (NaN and infinities as they are), params and tags
+    as strings, None where a run lacks the key.
+    """
+
+    run_id: list[str]
+    run_name: list[str]
+    experiment_id: list[str]
+    status: list[str]
+    start_time: list[int | None]
+    end_time: list[int | None]
+    user_id: list[str]
+    parent_run_id: list[str | None]
+    lifecycle_stage: list[str]
+    columns: dict[str, list[Any]]
+    next_page_token: str | None = None
 
 
 @runtime_checkable
@@ -75,6 +118,31 @@ class TrackingStore(Protocol):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Run]: ...
+
+    # what the web UI reads in bulk
+    def get_experiment_summaries(
+        self, experiment_ids: Sequence[str] | None = None
+    ) -> list[ExperimentSummary]:
+        """Run counts and last activity of the given experiments (every one if None), by id;
+        ids that match no experiment are left out."""
+        ...
+
+    def get_experiment_keys(self, experiment_ids: Sequence[str]) -> ExperimentKeys:
+        """The param, metric and tag keys of the experiments' active runs."""
+        ...
+
+    def search_runs_table(
+        self,
+        experiment_ids: list[str],
+        columns: Sequence[str] = (),
+        filter_string: str | None = None,
+        run_view_type: str = "ACTIVE_ONLY",
+        max_results: int = 10000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> RunTable:
+        """:meth:`search_runs` (same filter, order and pages) as columns: see :class:`RunTable`."""
+        ...
 
     # what runs log
     def log_batch(

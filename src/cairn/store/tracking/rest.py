@@ -40,8 +40,12 @@ from cairn.errors import CairnError
 from cairn.server import wire
 from cairn.store.http import HttpSettings, HttpTransport
 from cairn.store.tracking.columns import MetricColumns
+from cairn.store.tracking.protocol import ExperimentKeys, ExperimentSummary, RunTable
 
-HISTORY_PAGE_SIZE = 25_000  # what MLflow's own client asks for
+# One request for any history up to a million points (a cairn server serves pages that size;
+# MLflow servers accept it too), where MLflow's own client pages by 25,000 and each page
+# costs the server a read of the whole history.
+HISTORY_PAGE_SIZE = 1_000_000
 USER_TAG = "mlflow.user"
 
 
@@ -291,6 +295,63 @@ class RestTrackingStore:
         data = self._post("runs/search", body, idempotent=True)
         runs = [wire.run_from_json(r) for r in data.get("runs", ())]
         return PagedList(runs, data.get("next_page_token") or None)
+
+    # ------------------------------------------------------------------ bulk reads (web UI)
+
+    def _cairn(self, method: str, endpoint: str, **kw: Any) -> Any:
+        """A call to cairn's own ``/api/2.0/cairn/`` endpoints, which MLflow servers lack."""
+        url = f"{self._http.base_url}/api/2.0/cairn/{endpoint}"
+        try:
+            return self._http.call(method, url, idempotent=True, **kw)
+        except CairnError as exc:
+            if exc.error_code == errors.ENDPOINT_NOT_FOUND:
+                raise CairnError(
+                    f"{self.uri} does not serve cairn/{endpoint}: it needs a cairn server "
+                    "(MLflow's servers have no such endpoint).",
+                    errors.NOT_IMPLEMENTED,
+                ) from None
+            raise
+
+    def get_experiment_summaries(
+        self, experiment_ids: Sequence[str] | None = None
+    ) -> list[ExperimentSummary]:
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        if experiment_ids is not None and not experiment_ids:
+            return []
+        params = {} if experiment_ids is None else {"experiment_ids": list(experiment_ids)}
+        data = self._cairn("GET", "experiments/summary", params=params)
+        return msgspec.convert(data.get("experiments", []), list[ExperimentSummary])
+
+    def get_experiment_keys(self, experiment_ids: Sequence[str]) -> ExperimentKeys:
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        if not experiment_ids:
+            return ExperimentKeys([], [], [])
+        data = self._cairn("GET", "experiments/keys", params={"experiment_ids": experiment_ids})
+        return msgspec.convert(data, ExperimentKeys)
+
+    def search_runs_table(
+        self,
+        experiment_ids: list[str],
+        columns: Sequence[str] = (),
+        filter_string: str | None = None,
+        run_view_type: str = ViewType.ACTIVE_ONLY,
+        max_results: int = 10000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> RunTable:
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        body = _search_body(max_results, filter_string, order_by, page_token)
+        body["experiment_ids"] = [str(e) for e in experiment_ids]
+        body["run_view_type"] = ViewType.validate(run_view_type)
+        body["columns"] = [columns] if isinstance(columns, str) else list(columns)
+        data = self._cairn("POST", "runs/table", body=body)
+        for name, values in data.get("columns", {}).items():
+            if name.startswith("metrics."):  # non-finite values travel as strings
+                data["columns"][name] = [float(v) if isinstance(v, str) else v for v in values]
+        return msgspec.convert(data, RunTable)
 
     # ------------------------------------------------------------------ what runs log
 

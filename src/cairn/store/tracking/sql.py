@@ -13,7 +13,7 @@ import uuid
 import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from sqlalchemy import (
@@ -23,7 +23,6 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
-    Update,
     and_,
     bindparam,
     cast,
@@ -35,6 +34,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
 from cairn import validation
@@ -60,10 +60,17 @@ from cairn.entities import (
 from cairn.errors import CairnError
 from cairn.store.artifacts.paths import join_uri
 from cairn.store.db import schema as t
-from cairn.store.db.engine import get_engine, read_transaction, write_transaction
+from cairn.store.db.driver import DriverStatement
+from cairn.store.db.engine import get_engine, is_sqlite, read_transaction, write_transaction
 from cairn.store.db.migrate import ensure_schema
 from cairn.store.db.upsert import dialect_insert, upsert
 from cairn.store.tracking.columns import MetricColumns, pack
+from cairn.store.tracking.protocol import (
+    RUN_TABLE_PREFIXES,
+    ExperimentKeys,
+    ExperimentSummary,
+    RunTable,
+)
 from cairn.store.tracking.sql_logged_models import SqlLoggedModelsMixin
 from cairn.tracking.names import generate_run_name
 
@@ -71,6 +78,7 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "mlflow.user"
+PARENT_RUN_TAG = "mlflow.parentRunId"
 DEFAULT_ARTIFACT_ROOT = "./cairn-artifacts"
 
 # Appends smaller than this top up a tail chunk of fewer points; big appends are split at MAX.
@@ -480,22 +488,10 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Run]:
-        from cairn.search.paging import decode_page_token, encode_page_token
-        from cairn.search.runs import select_run_ids
+        from cairn.search.paging import encode_page_token
 
-        if isinstance(experiment_ids, str):
-            experiment_ids = [experiment_ids]
-        experiment_ids = [validation.validate_experiment_id(e) for e in experiment_ids]
-        stages = ViewType.stages(ViewType.validate(run_view_type))
-        limit = validation.validate_max_results(max_results, validation.MAX_RESULTS_SEARCH_RUNS)
-        offset = decode_page_token(page_token)
-        query = select_run_ids(
-            experiment_ids=experiment_ids,
-            stages=stages,
-            filter_string=filter_string,
-            order_by=order_by,
-            offset=offset,
-            limit=limit + 1,
+        query, offset, limit = _run_search_query(
+            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
         )
         with read_transaction(self.engine) as conn:
             ids = list(conn.execute(query).scalars())
@@ -503,17 +499,135 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
         token = encode_page_token(offset + limit) if len(ids) > limit else None
         return PagedList(runs, token)
 
-    def _run_row(self, conn: Connection, run_id: str, lock: bool = False):  # type: ignore[no-untyped-def]
-        validation.validate_run_id(run_id)
-        query = select(t.runs.c.run_uuid, t.runs.c.lifecycle_stage, t.runs.c.experiment_id).where(
-            t.runs.c.run_uuid == run_id
+    # ------------------------------------------------------------------ bulk reads (web UI)
+
+    def get_experiment_summaries(
+        self, experiment_ids: Sequence[str] | None = None
+    ) -> list[ExperimentSummary]:
+        """One grouped query: the runs are counted through ``ix_runs_experiment_start``."""
+        e, r = t.experiments, t.runs
+        active = and_(
+            r.c.experiment_id == e.c.experiment_id, r.c.lifecycle_stage == LifecycleStage.ACTIVE
         )
-        row = conn.execute(query.with_for_update() if lock else query).first()
+        query = (
+            select(
+                e.c.experiment_id,
+                e.c.last_update_time,
+                func.count(r.c.run_uuid),
+                func.max(r.c.start_time),
+                func.max(r.c.end_time),
+            )
+            .select_from(e.outerjoin(r, active))
+            .group_by(e.c.experiment_id, e.c.last_update_time)
+            .order_by(e.c.experiment_id)
+        )
+        if experiment_ids is not None:
+            if isinstance(experiment_ids, str):
+                experiment_ids = [experiment_ids]
+            ids = [int(validation.validate_experiment_id(e)) for e in experiment_ids]
+            if not ids:
+                return []
+            query = query.where(e.c.experiment_id.in_(ids))
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(query).all()
+        summaries = []
+        for eid, updated, count, started, ended in rows:
+            times = [v for v in (updated, started, ended) if v is not None]
+            summaries.append(ExperimentSummary(str(eid), count, max(times) if times else None))
+        return summaries
+
+    def get_experiment_keys(self, experiment_ids: Sequence[str]) -> ExperimentKeys:
+        """Three DISTINCT queries over the active runs' rows of params, latest_metrics and tags
+        (each probed by its ``(run_uuid, key)`` primary key)."""
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        ids = [int(validation.validate_experiment_id(e)) for e in experiment_ids]
+        if not ids:
+            return ExperimentKeys([], [], [])
+        r = t.runs
+        active = select(r.c.run_uuid).where(
+            r.c.experiment_id.in_(ids), r.c.lifecycle_stage == LifecycleStage.ACTIVE
+        )
+        keys: list[list[str]] = []
+        with read_transaction(self.engine) as conn:
+            for table in (t.params, t.latest_metrics, t.tags):
+                query = (
+                    select(table.c.key)
+                    .where(table.c.run_uuid.in_(active))
+                    .distinct()
+                    .order_by(table.c.key)
+                )
+                keys.append(list(conn.execute(query).scalars()))
+        return ExperimentKeys(params=keys[0], metrics=keys[1], tags=keys[2])
+
+    def search_runs_table(
+        self,
+        experiment_ids: list[str],
+        columns: Sequence[str] = (),
+        filter_string: str | None = None,
+        run_view_type: str = ViewType.ACTIVE_ONLY,
+        max_results: int = 10000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> RunTable:
+        """The search's SELECT of ids (a narrow sort), then each page row's attributes and only
+        the summary JSON the requested columns need, decoded once per run: no Run objects."""
+        from cairn.search.paging import encode_page_token
+
+        wanted = parse_run_table_columns(columns)
+        query, offset, limit = _run_search_query(
+            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
+        )
+        needed = tuple(sorted({prefix for _, prefix, _ in wanted}))
+        statement = _run_table_statement(needed)
+        with read_transaction(self.engine) as conn:
+            ids = list(conn.execute(query).scalars())
+            by_id = {}
+            for batch in _batches(ids[:limit], _ID_BATCH):
+                by_id.update((row[0], row) for row in conn.execute(statement, {"ids": batch}).all())
+        token = encode_page_token(offset + limit) if len(ids) > limit else None
+        rows = [by_id[i] for i in ids[:limit] if i in by_id]
+        fields: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) or [()] * (9 + len(needed))
+        decoded: dict[str, list[dict[str, Any]]] = {}
+        for i, prefix in enumerate(needed):
+            decode = _metrics_decoder.decode if prefix == "metrics" else _json_decoder.decode
+            decoded[prefix] = [decode(text) if text else {} for text in fields[9 + i]]
+        table: dict[str, list[Any]] = {}
+        for name, prefix, key in wanted:
+            if prefix == "metrics":
+                table[name] = [m[key][0] if key in m else None for m in decoded[prefix]]
+            else:
+                table[name] = [d.get(key) for d in decoded[prefix]]
+        return RunTable(
+            run_id=list(fields[0]),
+            run_name=list(fields[1]),
+            experiment_id=[str(e) for e in fields[2]],
+            status=list(fields[3]),
+            start_time=list(fields[4]),
+            end_time=list(fields[5]),
+            user_id=list(fields[6]),
+            parent_run_id=list(fields[7]),
+            lifecycle_stage=list(fields[8]),
+            columns=table,
+            next_page_token=token,
+        )
+
+    @property
+    def nonblocking_writes(self) -> bool:
+        """Whether a write under :func:`~cairn.store.db.engine.writes_without_waiting` raises
+        instead of waiting for another writer (SQLite; elsewhere writes always wait)."""
+        return is_sqlite(self.engine)
+
+    def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> RunRow:
+        validation.validate_run_id(run_id)
+        statements = self._write_statements
+        query = statements.run_row_for_update if lock else statements.run_row
+        row = query.execute(conn, {"run": run_id}).fetchone()
         if row is None:
             raise CairnError.not_found(f"Run '{run_id}' not found.")
-        return row
+        return RunRow(*row)
 
-    def _active_run_row(self, conn: Connection, run_id: str):  # type: ignore[no-untyped-def]
+    def _active_run_row(self, conn: Connection, run_id: str) -> RunRow:
         """The run about to be written, locked until the transaction ends.
 
         On PostgreSQL (READ COMMITTED) writers of one run must queue here: a statement that
@@ -744,28 +858,29 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
         (history logged point by point still reads back in chunks of hundreds); anything
         larger becomes a chunk of its own. Statements are built once per store.
         """
-        statements = self._metric_statements
+        statements = self._write_statements
         small = [key for key, cols in metrics.items() if len(cols) < SMALL_CHUNK_POINTS]
         tails = {}
         if small:
-            lock = conn.dialect.name == "postgresql"  # concurrent writers top up in turn
-            query = statements.last_chunks_for_update if lock else statements.last_chunks
-            tails = {row.key: row for row in conn.execute(query, {"run": run_id, "keys": small})}
+            query = statements.last_chunks(len(small))
+            params: dict[str, object] = {f"k{i}": key for i, key in enumerate(small)}
+            params["run"] = run_id
+            tails = {row[1]: row for row in query.execute(conn, params).fetchall()}
         new_chunks: list[dict[str, object]] = []
         merged: list[dict[str, object]] = []
         latest_rows: list[dict[str, object]] = []
         for key, cols in metrics.items():
             steps, stamps, values = pack(cols.steps), pack(cols.timestamps), pack(cols.values)
             n = len(cols)
-            tail = tails.get(key)
-            if tail is not None and tail.n + n <= SMALL_CHUNK_POINTS:
+            tail = tails.get(key)  # (chunk_id, key, n, steps, timestamps, metric_values)
+            if tail is not None and tail[2] + n <= SMALL_CHUNK_POINTS:
                 merged.append(
                     {
-                        "b_chunk_id": tail.chunk_id,
-                        "b_n": tail.n + n,
-                        "b_steps": bytes(tail.steps) + steps,
-                        "b_timestamps": bytes(tail.timestamps) + stamps,
-                        "b_values": bytes(tail.metric_values) + values,
+                        "b_chunk_id": tail[0],
+                        "b_n": tail[2] + n,
+                        "b_steps": bytes(tail[3]) + steps,
+                        "b_timestamps": bytes(tail[4]) + stamps,
+                        "b_values": bytes(tail[5]) + values,
                     }
                 )
             else:
@@ -782,15 +897,13 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
                         }
                     )
             latest_rows.append(_latest_row(run_id, key, cols))
-        if merged:
-            conn.execute(statements.top_up, merged)
-        if new_chunks:
-            conn.execute(statements.insert_chunk, new_chunks)
-        conn.execute(statements.upsert_latest, latest_rows)
+        statements.top_up.executemany(conn, merged)
+        statements.insert_chunk.executemany(conn, new_chunks)
+        statements.upsert_latest.executemany(conn, latest_rows)
 
     @functools.cached_property
-    def _metric_statements(self) -> _MetricStatements:
-        return _MetricStatements(self.engine.dialect.name)
+    def _write_statements(self) -> _WriteStatements:
+        return _WriteStatements(self.engine.dialect)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self.get_metric_history_columns(run_id, key).to_metrics()
@@ -910,27 +1023,103 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
         return purged
 
 
+def _run_search_query(
+    experiment_ids: Sequence[str],
+    filter_string: str | None,
+    run_view_type: str,
+    max_results: int,
+    order_by: list[str] | None,
+    page_token: str | None,
+) -> tuple[Select[Any], int, int]:
+    """A run search's checked arguments as the SELECT of one page of ids (one row more than
+    the page, to tell whether another follows), its offset and its page size."""
+    from cairn.search.paging import decode_page_token
+    from cairn.search.runs import select_run_ids
+
+    if isinstance(experiment_ids, str):
+        experiment_ids = [experiment_ids]
+    experiment_ids = [validation.validate_experiment_id(e) for e in experiment_ids]
+    stages = ViewType.stages(ViewType.validate(run_view_type))
+    limit = validation.validate_max_results(max_results, validation.MAX_RESULTS_SEARCH_RUNS)
+    offset = decode_page_token(page_token)
+    query = select_run_ids(
+        experiment_ids=experiment_ids,
+        stages=stages,
+        filter_string=filter_string,
+        order_by=order_by,
+        offset=offset,
+        limit=limit + 1,
+    )
+    return query, offset, limit
+
+
+@functools.cache
+def _run_table_statement(summaries: tuple[str, ...]) -> Select[Any]:
+    """Runs by id (``ids``, expanding): the attributes a run table shows, the parent run tag
+    and the ``metrics``/``params``/``tags`` summary columns named in ``summaries``."""
+    r, tg = t.runs, t.tags
+    parent = (
+        select(tg.c.value)
+        .where(tg.c.run_uuid == r.c.run_uuid, tg.c.key == PARENT_RUN_TAG)
+        .scalar_subquery()
+    )
+    json_columns = {"metrics": r.c.metrics_json, "params": r.c.params_json, "tags": r.c.tags_json}
+    return select(
+        r.c.run_uuid,
+        r.c.name,
+        r.c.experiment_id,
+        r.c.status,
+        r.c.start_time,
+        r.c.end_time,
+        r.c.user_id,
+        parent,
+        r.c.lifecycle_stage,
+        *(json_columns[name] for name in summaries),
+    ).where(r.c.run_uuid.in_(bindparam("ids", expanding=True)))
+
+
+def parse_run_table_columns(columns: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``(name, prefix, key)`` of each distinct column name (``"params.lr"``: the prefix up to
+    the first dot, the key after it, so keys may hold dots); a bad name is INVALID_PARAMETER."""
+    if isinstance(columns, str):
+        columns = [columns]
+    parsed = []
+    for name in dict.fromkeys(columns):
+        prefix, dot, key = name.partition(".") if isinstance(name, str) else ("", "", "")
+        if not dot or not key or prefix not in RUN_TABLE_PREFIXES:
+            raise CairnError.invalid(
+                f"Invalid column {name!r}: expected metrics.<key>, params.<key> or tags.<key>."
+            )
+        parsed.append((name, prefix, key))
+    return parsed
+
+
 def _purgeable_run(cutoff: int) -> ColumnElement[bool]:
     return and_(t.runs.c.lifecycle_stage == LifecycleStage.DELETED, t.runs.c.deleted_time <= cutoff)
 
 
-class _MetricStatements:
-    """The metric write path's statements, built once: building them cost more than running."""
+class RunRow(NamedTuple):
+    run_uuid: str
+    lifecycle_stage: str
+    experiment_id: Any
 
-    def __init__(self, dialect: str) -> None:
-        mc, lm = t.metric_chunks, t.latest_metrics
-        last_ids = (
-            select(func.max(mc.c.chunk_id))
-            .where(
-                mc.c.run_uuid == bindparam("run"), mc.c.key.in_(bindparam("keys", expanding=True))
-            )
-            .group_by(mc.c.key)
+
+class _WriteStatements:
+    """The write path's statements, compiled once per store for its dialect and run on the
+    driver's cursor (:mod:`cairn.store.db.driver`): building and dispatching them through
+    SQLAlchemy cost more than running them."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        r, mc, lm = t.runs, t.metric_chunks, t.latest_metrics
+        run_row = select(r.c.run_uuid, r.c.lifecycle_stage, r.c.experiment_id).where(
+            r.c.run_uuid == bindparam("run")
         )
-        self.last_chunks = select(
-            mc.c.chunk_id, mc.c.key, mc.c.n, mc.c.steps, mc.c.timestamps, mc.c.metric_values
-        ).where(mc.c.chunk_id.in_(last_ids))
-        self.last_chunks_for_update = self.last_chunks.with_for_update()
-        self.top_up = (
+        self.run_row = DriverStatement(run_row, dialect)
+        # On PostgreSQL writers of a run queue on its row; SQLite's BEGIN IMMEDIATE
+        # already serialises writers (and has no FOR UPDATE).
+        self.run_row_for_update = DriverStatement(run_row.with_for_update(), dialect)
+        self.top_up = DriverStatement(
             update(mc)
             .where(mc.c.chunk_id == bindparam("b_chunk_id"))
             .values(
@@ -938,21 +1127,51 @@ class _MetricStatements:
                 steps=bindparam("b_steps"),
                 timestamps=bindparam("b_timestamps"),
                 metric_values=bindparam("b_values"),
-            )
-        )
-        self.insert_chunk = insert(mc)
-        upsert_latest = dialect_insert(dialect, lm)
-        new = upsert_latest.excluded
-        self.upsert_latest = upsert_latest.on_conflict_do_update(
-            index_elements=["run_uuid", "key"],
-            set_={
-                name: new[name] for name in ("value", "is_nan", "value_text", "step", "timestamp")
-            },
-            # The latest point is the highest step, then the latest timestamp.
-            where=or_(
-                new.step > lm.c.step, and_(new.step == lm.c.step, new.timestamp >= lm.c.timestamp)
             ),
+            dialect,
         )
+        chunk_columns = ("run_uuid", "key", "n", "steps", "timestamps", "metric_values")
+        self.insert_chunk = DriverStatement(
+            insert(mc).values({name: bindparam(name) for name in chunk_columns}), dialect
+        )
+        latest_columns = ("run_uuid", "key", "value", "is_nan", "value_text", "step", "timestamp")
+        upsert_latest = dialect_insert(dialect.name, lm).values(
+            {name: bindparam(name) for name in latest_columns}
+        )
+        new = upsert_latest.excluded
+        self.upsert_latest = DriverStatement(
+            upsert_latest.on_conflict_do_update(
+                index_elements=["run_uuid", "key"],
+                set_={name: new[name] for name in latest_columns[2:]},
+                # The latest point is the highest step, then the latest timestamp.
+                where=or_(
+                    new.step > lm.c.step,
+                    and_(new.step == lm.c.step, new.timestamp >= lm.c.timestamp),
+                ),
+            ),
+            dialect,
+        )
+        self._last_chunks: dict[int, DriverStatement] = {}
+
+    def last_chunks(self, n_keys: int) -> DriverStatement:
+        """The newest chunk of each of ``n_keys`` keys (params run, k0, k1, ...) of a run,
+        locked on PostgreSQL so concurrent writers top up in turn."""
+        statement = self._last_chunks.get(n_keys)
+        if statement is None:
+            mc = t.metric_chunks
+            keys = [bindparam(f"k{i}") for i in range(n_keys)]
+            last_ids = (
+                select(func.max(mc.c.chunk_id))
+                .where(mc.c.run_uuid == bindparam("run"), mc.c.key.in_(keys))
+                .group_by(mc.c.key)
+            )
+            query = select(
+                mc.c.chunk_id, mc.c.key, mc.c.n, mc.c.steps, mc.c.timestamps, mc.c.metric_values
+            ).where(mc.c.chunk_id.in_(last_ids))
+            if self.dialect.name == "postgresql":
+                query = query.with_for_update()
+            statement = self._last_chunks[n_keys] = DriverStatement(query, self.dialect)
+        return statement
 
 
 def refresh_run_summary(
@@ -969,14 +1188,16 @@ def refresh_run_summary(
     disagree with the rows they are derived from. The aggregation runs inside the database.
     """
     if params or tags or metrics:
-        statement = _summary_statement(conn.dialect.name, params, tags, metrics)
-        conn.execute(statement, {"run": run_id})
+        statement = _summary_statement(conn.dialect, params, tags, metrics)
+        statement.execute(conn, {"run": run_id})
 
 
 @functools.cache
-def _summary_statement(dialect: str, params: bool, tags: bool, metrics: bool) -> Update:
+def _summary_statement(
+    dialect: Dialect, params: bool, tags: bool, metrics: bool
+) -> DriverStatement:
     r, lm = t.runs, t.latest_metrics
-    postgres = dialect == "postgresql"
+    postgres = dialect.name == "postgresql"
 
     def summary(table: Table, value: ColumnElement[Any]) -> ColumnElement[Any]:
         agg = (
@@ -995,7 +1216,9 @@ def _summary_statement(dialect: str, params: bool, tags: bool, metrics: bool) ->
         # [value, step, timestamp] per key, the value as the exact text stored beside it.
         array = func.json_build_array if postgres else func.json_array
         values["metrics_json"] = summary(lm, array(lm.c.value_text, lm.c.step, lm.c.timestamp))
-    return update(r).where(r.c.run_uuid == bindparam("run")).values(**values)
+    return DriverStatement(
+        update(r).where(r.c.run_uuid == bindparam("run")).values(**values), dialect
+    )
 
 
 def _experiment_exists(name: str) -> CairnError:
