@@ -23,8 +23,8 @@ function url(path, params) {
   return u;
 }
 
-async function request(method, path, { params, body } = {}) {
-  const init = { method, headers: {} };
+async function request(method, path, { params, body, signal } = {}) {
+  const init = { method, headers: {}, signal };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -51,10 +51,15 @@ export const mlflow = {
   post: (endpoint, body) => request("POST", "ajax-api/2.0/mlflow/" + endpoint, { body: body || {} }),
 };
 
-/** cairn's UI read endpoints (downsampled histories, the columnar runs table, key lists). */
+/**
+ * cairn's UI read endpoints (downsampled histories, the columnar runs table, key lists).
+ * `options.signal` (an AbortSignal) cancels a request a newer one superseded (chart zooms).
+ */
 export const cairn = {
-  get: (endpoint, params) => request("GET", "ajax-api/2.0/cairn/" + endpoint, { params }),
-  post: (endpoint, body) => request("POST", "ajax-api/2.0/cairn/" + endpoint, { body: body || {} }),
+  get: (endpoint, params, options = {}) =>
+    request("GET", "ajax-api/2.0/cairn/" + endpoint, { params, signal: options.signal }),
+  post: (endpoint, body, options = {}) =>
+    request("POST", "ajax-api/2.0/cairn/" + endpoint, { body: body || {}, signal: options.signal }),
 };
 
 /** URL of an artifact's bytes (for <img>, downloads and previews). */

@@ -44,10 +44,13 @@ function ThemeToggle() {
 
 function Page({ route }) {
   const page = PAGES.find((p) => p.match(route.segments));
-  const { data: module, error } = useAsync(
-    () => (page ? import(page.module) : Promise.resolve(null)),
+  const { data: loaded, error } = useAsync(
+    () => (page ? import(page.module).then((m) => ({ path: page.module, m })) : Promise.resolve(null)),
     [page && page.module],
   );
+  // Until the new page's module is in, show nothing of the old one: it would render with a
+  // route it does not understand (and fetch with it).
+  const module = loaded && page && loaded.path === page.module ? loaded.m : null;
   if (!page) {
     return html`<div class="page"><h1>Not found</h1>
       <p>Nothing lives at <code>${route.path}</code>. <a href="#/">Back to the experiments</a>.</p></div>`;
