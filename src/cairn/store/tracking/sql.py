@@ -81,6 +81,8 @@ USER_TAG = "mlflow.user"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 DEFAULT_ARTIFACT_ROOT = "./cairn-artifacts"
 
+# Up to this many runs, experiment keys are read run by run; beyond, by a walk of the key index.
+KEYS_RUN_BY_RUN_MAX_RUNS = 1000
 # Appends smaller than this top up a tail chunk of fewer points; big appends are split at MAX.
 SMALL_CHUNK_POINTS = 256
 MAX_CHUNK_POINTS = 65536
@@ -537,26 +539,35 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
         return summaries
 
     def get_experiment_keys(self, experiment_ids: Sequence[str]) -> ExperimentKeys:
-        """Three DISTINCT queries over the active runs' rows of params, latest_metrics and tags
-        (each probed by its ``(run_uuid, key)`` primary key)."""
+        """The distinct param, metric and tag keys of the experiments' active runs.
+
+        Two plans, picked by the number of runs: a few runs are read run by run (their rows
+        probed by the ``(run_uuid, key)`` primary keys); many runs would mean reading every row
+        of every run, so instead the distinct keys of the whole table are walked along the key
+        index (a recursive "loose index scan": one seek per distinct key) and each is kept if an
+        active run of these experiments has it.
+        """
         if isinstance(experiment_ids, str):
             experiment_ids = [experiment_ids]
         ids = [int(validation.validate_experiment_id(e)) for e in experiment_ids]
         if not ids:
             return ExperimentKeys([], [], [])
         r = t.runs
-        active = select(r.c.run_uuid).where(
-            r.c.experiment_id.in_(ids), r.c.lifecycle_stage == LifecycleStage.ACTIVE
-        )
+        in_experiments = (r.c.experiment_id.in_(ids), r.c.lifecycle_stage == LifecycleStage.ACTIVE)
         keys: list[list[str]] = []
         with read_transaction(self.engine) as conn:
+            n_runs = conn.execute(select(func.count()).where(*in_experiments)).scalar_one()
             for table in (t.params, t.latest_metrics, t.tags):
-                query = (
-                    select(table.c.key)
-                    .where(table.c.run_uuid.in_(active))
-                    .distinct()
-                    .order_by(table.c.key)
-                )
+                if n_runs <= KEYS_RUN_BY_RUN_MAX_RUNS:
+                    active = select(r.c.run_uuid).where(*in_experiments)
+                    query = (
+                        select(table.c.key)
+                        .where(table.c.run_uuid.in_(active))
+                        .distinct()
+                        .order_by(table.c.key)
+                    )
+                else:
+                    query = _keys_by_loose_index_scan(table, in_experiments)
                 keys.append(list(conn.execute(query).scalars()))
         return ExperimentKeys(params=keys[0], metrics=keys[1], tags=keys[2])
 
@@ -1172,6 +1183,23 @@ class _WriteStatements:
                 query = query.with_for_update()
             statement = self._last_chunks[n_keys] = DriverStatement(query, self.dialect)
         return statement
+
+
+def _keys_by_loose_index_scan(table: Table, run_filter: tuple[Any, ...]) -> Select[Any]:
+    """The distinct keys of ``table`` (walked along its key index, one seek each) that a run
+    matching ``run_filter`` has."""
+    r = t.runs
+    walk = select(func.min(table.c.key).label("key")).cte("key_walk", recursive=True)
+    following = select(func.min(table.c.key)).where(table.c.key > walk.c.key).scalar_subquery()
+    walk = walk.union_all(select(following).where(walk.c.key.is_not(None)))
+    row = table.alias("row")
+    used = (
+        select(literal_column("1"))
+        .select_from(row.join(r, r.c.run_uuid == row.c.run_uuid))
+        .where(row.c.key == walk.c.key, *run_filter)
+        .exists()
+    )
+    return select(walk.c.key).where(walk.c.key.is_not(None), used).order_by(walk.c.key)
 
 
 def refresh_run_summary(
