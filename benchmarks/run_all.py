@@ -37,6 +37,7 @@ BENCHMARKS = [
     "import",
     "concurrent_start",
     "server_tracking",
+    "ui",
 ]
 
 

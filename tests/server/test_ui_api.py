@@ -633,3 +633,38 @@ def test_artifacts_from_an_object_store_stream_and_preview(tmp_path: Path) -> No
             server.stop()
     finally:
         moto.stop()
+
+
+# ---------------------------------------------------------------- logged model files
+
+
+def test_logged_model_files_are_served_like_run_files(
+    client: TrackingClient, http: httpx.Client, live_server: str, request: pytest.FixtureRequest
+) -> None:
+    """MLflow 3 keeps a logged model's files outside its run's artifacts; the UI previews and
+    downloads them through MLflow's ``logged-models/{id}/artifacts/files``."""
+    eid = new_experiment(client, request)
+    model = client.store.create_logged_model(eid, name="m")
+    files = HttpArtifactRepository(model.artifact_location, tracking_uri=live_server)
+    files.log_bytes(b"flavors: {}\n", "MLmodel")
+    files.log_bytes(b"<script>alert(1)</script>", "card.html")
+    path = f"/ajax-api/2.0/mlflow/logged-models/{model.model_id}/artifacts/files"
+
+    mlmodel = http.get(path, params={"artifact_file_path": "MLmodel"})
+    assert mlmodel.status_code == 200 and mlmodel.content == b"flavors: {}\n"
+    assert mlmodel.headers["content-type"].startswith("text/plain")
+    page = http.get(path, params={"artifact_file_path": "card.html", "download": "1"})
+    assert page.headers["content-security-policy"] == "sandbox"
+    assert page.headers["content-disposition"] == 'attachment; filename="card.html"'
+
+    for bad in ("../../etc/passwd", "/etc/passwd", "a\\..\\..\\b", ""):
+        assert_error(
+            http.get(path, params={"artifact_file_path": bad}), 400, "INVALID_PARAMETER_VALUE"
+        )
+    assert_error(
+        http.get(path, params={"artifact_file_path": "nope"}), 404, "RESOURCE_DOES_NOT_EXIST"
+    )
+    unknown = "/ajax-api/2.0/mlflow/logged-models/m-0000/artifacts/files"
+    assert_error(
+        http.get(unknown, params={"artifact_file_path": "MLmodel"}), 404, "RESOURCE_DOES_NOT_EXIST"
+    )

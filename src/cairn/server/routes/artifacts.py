@@ -11,27 +11,25 @@ otherwise (the MLflow client recognizes it and falls back to a plain PUT).
 
 from __future__ import annotations
 
-import mimetypes
 import posixpath
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, BinaryIO
-from urllib.parse import quote
+from typing import Any
 
 import anyio.to_thread
 from anyio.from_thread import BlockingPortal
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cairn.errors import NOT_IMPLEMENTED, RESOURCE_DOES_NOT_EXIST, CairnError
+from cairn.errors import NOT_IMPLEMENTED, CairnError
+from cairn.server.artifact_responses import artifact_file_response
 from cairn.server.context import ServerContext
 from cairn.server.http import json_response, parse_int, read_json, require
 from cairn.store.artifacts import (
     ArtifactRepository,
     DirectTransfers,
     FileInfo,
-    LocalPaths,
     StreamWritable,
     get_artifact_repository,
     safe_relative_path,
@@ -45,13 +43,6 @@ BLOCK_SIZE = 1024 * 1024
 # The client matches these messages to fall back to plain transfers: keep them verbatim.
 NO_MULTIPART_UPLOAD = "Multipart upload is not supported for the current artifact repository"
 NO_MULTIPART_DOWNLOAD = "Multipart download is not supported for the current artifact repository"
-# Served as text/plain, whatever their type: nothing uploaded may run as a page of this origin.
-# fmt: off
-_TEXT_EXTENSIONS = frozenset({
-    "txt", "log", "err", "cfg", "conf", "ini", "toml", "yaml", "yml", "json", "xml", "md", "rst",
-    "py", "r", "sh", "csv", "tsv", "html", "htm", "xhtml", "svg", "js", "mlmodel", "mlproject",
-})
-# fmt: on
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
@@ -75,38 +66,11 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     ]
 
 
-def _media_type(name: str) -> str:
-    stem, ext = posixpath.splitext(name)
-    if (ext[1:] or stem).lower() in _TEXT_EXTENSIONS:
-        return "text/plain"
-    guess = mimetypes.guess_type(name)[0]
-    if guess is None:
-        return "application/octet-stream"
-    return "text/plain" if guess.startswith("text/") else guess
-
-
-def _attachment(name: str) -> dict[str, str]:
-    """Download headers: a save-as file name (RFC 6266 for non-ASCII) and no type sniffing."""
-    quoted = quote(name)
-    disposition = (
-        f'attachment; filename="{name}"'
-        if quoted == name
-        else f"attachment; filename*=utf-8''{quoted}"
-    )
-    return {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"}
-
-
 def _file_json(info: FileInfo) -> dict[str, Any]:
     entry: dict[str, Any] = {"path": posixpath.basename(info.path), "is_dir": info.is_dir}
     if info.file_size is not None:
         entry["file_size"] = info.file_size
     return entry
-
-
-def _read_blocks(stream: BinaryIO) -> Iterator[bytes]:
-    with stream:
-        while block := stream.read(BLOCK_SIZE):
-            yield block
 
 
 async def _to_store(
@@ -167,30 +131,9 @@ class ArtifactProxy:
         return json_response({"files": [_file_json(info) for info in infos]} if infos else {})
 
     async def download(self, request: Request) -> Response:
-        rel = self._file_path(request)
-        name = posixpath.basename(rel)
-        headers = _attachment(name)
-        if isinstance(self.repo, LocalPaths):
-            path = await self._existing_file(self.repo.local_path, rel)
-            return FileResponse(path, media_type=_media_type(name), headers=headers)
-        stream = await self._existing_file(self.repo.open_artifact, rel)
-        return StreamingResponse(
-            _read_blocks(stream), media_type=_media_type(name), headers=headers
+        return await artifact_file_response(
+            self.repo, self._file_path(request), preview=False, as_attachment=True
         )
-
-    async def _existing_file(self, open_file: Callable[[str], Any], rel: str) -> Any:
-        """``open_file(rel)``, or MLflow's errors: 400 for a directory, 404 for nothing there
-        (whose message must not reveal the destination, as the store's would)."""
-        try:
-            return await run_in_threadpool(open_file, rel)
-        except CairnError as exc:
-            if exc.error_code != RESOURCE_DOES_NOT_EXIST:
-                raise
-            if await run_in_threadpool(self.repo.list_artifacts, rel):
-                raise CairnError.invalid(
-                    f"Artifact path refers to a directory, not a file: {rel!r}"
-                ) from None
-            raise CairnError.not_found(f"No such artifact: {rel!r}") from None
 
     async def upload(self, request: Request) -> Response:
         await _to_store(self.writer.write_stream, self._file_path(request), request)

@@ -14,25 +14,24 @@ file work runs in worker threads, never on the event loop.
 from __future__ import annotations
 
 import math
-import mimetypes
-import posixpath
-from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
-from urllib.parse import quote
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cairn.errors import RESOURCE_DOES_NOT_EXIST, CairnError
+from cairn.errors import CairnError
 from cairn.server import wire
+from cairn.server.artifact_responses import artifact_file_response
 from cairn.server.artifact_tables import MAX_TABLE_ROWS, read_table
 from cairn.server.context import ServerContext
 from cairn.server.http import json_response, wire_float
+from cairn.server.routes import API_PREFIXES
 from cairn.server.routes.tracking import read_message
-from cairn.store.artifacts import ArtifactRepository, LocalPaths, safe_relative_path
+from cairn.store.artifacts import ArtifactRepository, safe_relative_path
 from cairn.tracking.downsample import downsample_minmax
 
 PREFIXES = ("/api/2.0/cairn", "/ajax-api/2.0/cairn")
@@ -42,24 +41,7 @@ MAX_TABLE_COLUMNS = 1000
 X_AXES = ("step", "wall", "relative")
 Body = dict[str, Any]
 
-# Types an artifact is served as when a browser may show it inline: the UI previews them.
-_INLINE_TYPES = frozenset({
-    "text/plain", "text/csv", "text/tab-separated-values", "text/markdown", "application/json",
-    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp",
-    "image/avif", "image/x-icon", "image/vnd.microsoft.icon",
-})  # fmt: skip
-# Documents that may hold script: served as themselves (for a sandboxed preview), but under
-# ``Content-Security-Policy: sandbox``, which runs no script and gives them an opaque origin.
-_SANDBOXED_TYPES = frozenset({
-    "text/html", "application/xhtml+xml", "image/svg+xml", "application/xml", "text/xml",
-})  # fmt: skip
-# Text MLflow artifacts come as, which mimetypes does not know (MLmodel, conda.yaml, ...).
-_TEXT_EXTENSIONS = frozenset({
-    "txt", "log", "err", "out", "cfg", "conf", "ini", "toml", "yaml", "yml", "md", "rst", "py",
-    "r", "sh", "mlmodel", "mlproject", "requirements", "jsonl", "ipynb",
-})  # fmt: skip
 _TRUE, _FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
-_BLOCK = 1024 * 1024
 
 
 # ------------------------------------------------------------------ request messages
@@ -98,6 +80,11 @@ class GetArtifact(wire.RunRef):
     download: str = ""
 
 
+class GetModelArtifact(msgspec.Struct):
+    artifact_file_path: str = ""
+    download: str = ""
+
+
 # ------------------------------------------------------------------ routes
 
 
@@ -116,6 +103,14 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         for path, method, message_type, handler in table
     ]
     found.append(Route("/get-artifact", api.get_artifact, methods=["GET"]))
+    found.extend(
+        Route(
+            prefix + "/logged-models/{model_id}/artifacts/files",
+            api.get_model_artifact,
+            methods=["GET"],
+        )
+        for prefix in API_PREFIXES
+    )
     return found
 
 
@@ -223,24 +218,26 @@ class UiApi:
         return read_table(repo, rel, int(req.max_rows)).to_json()
 
     async def get_artifact(self, request: Request) -> Response:
-        """The file, streamed (sendfile for local stores), typed by its extension."""
+        """The file, streamed (sendfile for local stores), typed for a safe preview."""
         req = await read_message(request, GetArtifact)
-        download = req.download.strip().lower()
-        if download not in _TRUE + _FALSE:
-            raise CairnError.invalid(f"Invalid value {req.download!r} for parameter 'download'.")
         repo, rel = await run_in_threadpool(self._run_artifacts, req, req.path)
-        name = posixpath.basename(rel)
-        media_type, sandbox = artifact_media_type(name)
-        headers = {"X-Content-Type-Options": "nosniff"}
-        if sandbox:
-            headers["Content-Security-Policy"] = "sandbox"
-        if download in _TRUE:
-            headers["Content-Disposition"] = _attachment(name)
-        if isinstance(repo, LocalPaths):
-            path = await run_in_threadpool(_existing, repo, rel, repo.local_path)
-            return FileResponse(path, media_type=media_type, headers=headers)
-        stream = await run_in_threadpool(_existing, repo, rel, repo.open_artifact)
-        return StreamingResponse(_blocks(stream), media_type=media_type, headers=headers)
+        return await artifact_file_response(
+            repo, rel, preview=True, as_attachment=_flag(req.download, "download")
+        )
+
+    async def get_model_artifact(self, request: Request) -> Response:
+        """A logged model's file (MLflow's ``logged-models/{id}/artifacts/files``), as
+        ``/get-artifact`` serves a run's."""
+        req = await read_message(request, GetModelArtifact)
+        model_id = request.path_params["model_id"]
+        rel = safe_relative_path(req.artifact_file_path)
+        if not rel:
+            raise CairnError.invalid("Missing value for required parameter 'artifact_file_path'.")
+        model = await run_in_threadpool(self.store.get_logged_model, model_id)
+        repo = self.ctx.artifact_repository(model.artifact_location)
+        return await artifact_file_response(
+            repo, rel, preview=True, as_attachment=_flag(req.download, "download")
+        )
 
 
 # ------------------------------------------------------------------ helpers
@@ -284,50 +281,9 @@ def _check_downsample(req: Downsample, n_runs: int) -> None:
         )
 
 
-def artifact_media_type(name: str) -> tuple[str, bool]:
-    """``(content type, needs a sandbox)`` for serving artifact ``name`` to a browser.
-
-    Only types that cannot run script in a page are served as they are; documents that can
-    (HTML, SVG, XML) keep their type but get sandboxed; other text becomes text/plain, never a
-    script or style type that this origin's CSP would let a page load (``nosniff`` holds the
-    browser to it); anything else is a sandboxed octet stream.
-    """
-    stem, ext = posixpath.splitext(name.lower())
-    guess = mimetypes.guess_type(name, strict=False)[0]
-    if guess in _SANDBOXED_TYPES:
-        return guess, True
-    if guess in _INLINE_TYPES:
-        return guess, False
-    if (ext[1:] or stem) in _TEXT_EXTENSIONS or (guess or "").startswith("text/"):
-        return "text/plain", False
-    if guess is not None and guess.split("/")[0] in ("audio", "video"):
-        return guess, False
-    return "application/octet-stream", True
-
-
-def _attachment(name: str) -> str:
-    """A save-as file name; RFC 6266's encoded form for names plain ASCII cannot carry."""
-    quoted = quote(name)
-    if quoted == name:
-        return f'attachment; filename="{name}"'
-    return f"attachment; filename*=utf-8''{quoted}"
-
-
-def _existing(repo: ArtifactRepository, rel: str, open_file: Callable[[str], Any]) -> Any:
-    """``open_file(rel)``, or 400 for a directory and 404 for nothing there; the store's own
-    message would name the server's artifact location."""
-    try:
-        return open_file(rel)
-    except CairnError as exc:
-        if exc.error_code != RESOURCE_DOES_NOT_EXIST:
-            raise
-        if repo.list_artifacts(rel):
-            raise CairnError.invalid(f"Artifact path {rel!r} is a directory, not a file.") from None
-        raise CairnError.not_found(f"No artifact {rel!r} in this run.") from None
-
-
-def _blocks(stream: BinaryIO) -> Iterator[bytes]:
-    """A stream in blocks (Starlette iterates a sync iterator in worker threads)."""
-    with stream:
-        while block := stream.read(_BLOCK):
-            yield block
+def _flag(value: str, name: str) -> bool:
+    """A yes/no query parameter (1/true/yes, 0/false/no or empty)."""
+    text = value.strip().lower()
+    if text not in _TRUE + _FALSE:
+        raise CairnError.invalid(f"Invalid value {value!r} for parameter {name!r}.")
+    return text in _TRUE
