@@ -581,8 +581,8 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> RunTable:
-        """The search's SELECT of ids (a narrow sort), then each page row's attributes and only
-        the summary JSON the requested columns need, decoded once per run: no Run objects."""
+        """The search's own query, selecting each run's attributes and only the summary JSON
+        the requested columns need instead of its id, decoded once per run: no Run objects."""
         from cairn.search.paging import encode_page_token
 
         wanted = parse_run_table_columns(columns)
@@ -590,14 +590,11 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
             experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
         )
         needed = tuple(sorted({prefix for _, prefix, _ in wanted}))
-        statement = _run_table_statement(needed)
+        query = query.with_only_columns(*_run_table_columns(needed), maintain_column_froms=False)
         with read_transaction(self.engine) as conn:
-            ids = list(conn.execute(query).scalars())
-            by_id = {}
-            for batch in _batches(ids[:limit], _ID_BATCH):
-                by_id.update((row[0], row) for row in conn.execute(statement, {"ids": batch}).all())
-        token = encode_page_token(offset + limit) if len(ids) > limit else None
-        rows = [by_id[i] for i in ids[:limit] if i in by_id]
+            found = conn.execute(query).all()
+        token = encode_page_token(offset + limit) if len(found) > limit else None
+        rows = found[:limit]
         fields: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) or [()] * (9 + len(needed))
         decoded: dict[str, list[dict[str, Any]]] = {}
         for i, prefix in enumerate(needed):
@@ -1064,10 +1061,9 @@ def _run_search_query(
     return query, offset, limit
 
 
-@functools.cache
-def _run_table_statement(summaries: tuple[str, ...]) -> Select[Any]:
-    """Runs by id (``ids``, expanding): the attributes a run table shows, the parent run tag
-    and the ``metrics``/``params``/``tags`` summary columns named in ``summaries``."""
+def _run_table_columns(summaries: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    """What a run table shows of a run: its attributes, the parent run tag and the
+    ``metrics``/``params``/``tags`` summary columns named in ``summaries``."""
     r, tg = t.runs, t.tags
     parent = (
         select(tg.c.value)
@@ -1075,7 +1071,7 @@ def _run_table_statement(summaries: tuple[str, ...]) -> Select[Any]:
         .scalar_subquery()
     )
     json_columns = {"metrics": r.c.metrics_json, "params": r.c.params_json, "tags": r.c.tags_json}
-    return select(
+    return [
         r.c.run_uuid,
         r.c.name,
         r.c.experiment_id,
@@ -1086,7 +1082,7 @@ def _run_table_statement(summaries: tuple[str, ...]) -> Select[Any]:
         parent,
         r.c.lifecycle_stage,
         *(json_columns[name] for name in summaries),
-    ).where(r.c.run_uuid.in_(bindparam("ids", expanding=True)))
+    ]
 
 
 def parse_run_table_columns(columns: Sequence[str]) -> list[tuple[str, str, str]]:
