@@ -65,6 +65,7 @@ from cairn.store.db.engine import get_engine, is_sqlite, read_transaction, write
 from cairn.store.db.migrate import ensure_schema
 from cairn.store.db.upsert import dialect_insert, upsert
 from cairn.store.tracking.columns import MetricColumns, pack
+from cairn.store.tracking.history_cache import HistoryCache
 from cairn.store.tracking.protocol import (
     RUN_TABLE_PREFIXES,
     ExperimentKeys,
@@ -917,25 +918,45 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
         return self.get_metric_history_columns(run_id, key).to_metrics()
 
     def get_metric_history_columns(self, run_id: str, key: str) -> MetricHistory:
+        """The whole history as numpy columns, ordered by timestamp then step; long ones are
+        kept in memory for the next read while their chunks stay unchanged
+        (:mod:`~cairn.store.tracking.history_cache`)."""
         import numpy as np
 
         mc = t.metric_chunks
+        where = (mc.c.run_uuid == run_id, mc.c.key == key)
         with read_transaction(self.engine) as conn:
             self._run_row(conn, run_id)
+            if self._history_cache.holds(run_id, key):
+                count, newest, points = conn.execute(
+                    select(func.count(), func.max(mc.c.chunk_id), func.sum(mc.c.n)).where(*where)
+                ).one()
+                version = (count, newest or 0, int(points or 0))
+                cached = self._history_cache.get(run_id, key, version)
+                if cached is not None:
+                    return cached
             chunks = conn.execute(
-                select(mc.c.steps, mc.c.timestamps, mc.c.metric_values)
-                .where(mc.c.run_uuid == run_id, mc.c.key == key)
+                select(mc.c.chunk_id, mc.c.n, mc.c.steps, mc.c.timestamps, mc.c.metric_values)
+                .where(*where)
                 .order_by(mc.c.chunk_id)
             ).all()
-        steps = np.frombuffer(b"".join(c[0] for c in chunks), dtype="<i8")
-        stamps = np.frombuffer(b"".join(c[1] for c in chunks), dtype="<i8")
-        values = np.frombuffer(b"".join(c[2] for c in chunks), dtype="<f8")
+        steps = np.frombuffer(b"".join(c[2] for c in chunks), dtype="<i8")
+        stamps = np.frombuffer(b"".join(c[3] for c in chunks), dtype="<i8")
+        values = np.frombuffer(b"".join(c[4] for c in chunks), dtype="<f8")
         if len(steps) > 1:
             dt = np.diff(stamps)
             if not bool(np.all((dt > 0) | ((dt == 0) & (np.diff(steps) >= 0)))):
                 order = np.lexsort((steps, stamps))
                 steps, stamps, values = steps[order], stamps[order], values[order]
-        return MetricHistory(key=key, steps=steps, timestamps=stamps, values=values)
+        history = MetricHistory(key=key, steps=steps, timestamps=stamps, values=values)
+        if chunks:
+            version = (len(chunks), chunks[-1][0], sum(c[1] for c in chunks))
+            self._history_cache.put(run_id, key, version, history)
+        return history
+
+    @functools.cached_property
+    def _history_cache(self) -> HistoryCache:
+        return HistoryCache()
 
     def log_inputs(self, run_id: str, datasets: list[DatasetInput]) -> None:
         for di in datasets:
