@@ -1,8 +1,9 @@
 """cairn quickstart: train a few scikit-learn models on iris and track every run.
 
-Run it, then look at the results:
+Run it, then look at the results in the web UI or on the command line:
 
     python examples/quickstart.py
+    cairn ui                                    # http://127.0.0.1:5000
     cairn runs list --experiment quickstart --order-by "metrics.val_accuracy DESC"
 """
 
@@ -42,6 +43,7 @@ def main() -> None:
     )
     print(best[["tags.mlflow.runName", "params.alpha", "metrics.val_accuracy"]].to_string())
     print(f"\nLogged {len(grid)} runs to {cairn.get_tracking_uri()}.")
+    print("See them in the web UI: run `cairn ui` here and open http://127.0.0.1:5000")
 
 
 def train_one(loss: str, alpha: float, x_train, x_val, y_train, y_val) -> None:
