@@ -441,6 +441,13 @@ def metric_from_json(data: Mapping[str, Any]) -> Metric:
     return metric_from_message(parse_message(data, MetricMessage))
 
 
+class KeyValuePair(msgspec.Struct, gc=False):
+    """A KeyValue as the encoder writes it (every field, empty values too)."""
+
+    key: str
+    value: str
+
+
 class MetricPoint(msgspec.Struct, gc=False):
     """A Metric message as the encoder writes it: the same JSON object as a dict, but a long
     history builds and encodes about twice as fast this way."""
@@ -564,16 +571,17 @@ def run_to_json(run: Run, outputs: Sequence[LoggedModelOutput] | None = None) ->
     """
     data: dict[str, Any] = {}
     latest = run.data.latest
-    metrics = [
-        Metric(k, v, latest[k][2], latest[k][1]) if k in latest else Metric(k, v, 0, 0)
-        for k, v in run.data.metrics.items()
-    ]
-    if metrics:
-        data["metrics"] = [metric_to_json(m) for m in metrics]
+    if run.data.metrics:
+        no_point = (0.0, 0, 0)  # (value, step, timestamp) unknown: MLflow's zeros
+        data["metrics"] = [
+            MetricPoint(k, wire_float(v), (p := latest.get(k, no_point))[2], p[1])
+            for k, v in run.data.metrics.items()
+        ]
+    # Structs, not dicts: a page of 1,000 runs builds and encodes ~2x faster.
     if run.data.params:
-        data["params"] = key_values_to_json(run.data.params)
+        data["params"] = list(map(KeyValuePair, run.data.params, run.data.params.values()))
     if run.data.tags:
-        data["tags"] = key_values_to_json(run.data.tags)
+        data["tags"] = list(map(KeyValuePair, run.data.tags, run.data.tags.values()))
     inputs: dict[str, Any] = {}
     if run.inputs.dataset_inputs:
         inputs["dataset_inputs"] = [dataset_input_to_json(d) for d in run.inputs.dataset_inputs]
