@@ -454,3 +454,182 @@ def test_screenshots(
     )
     assert overflow <= 0
     screenshot(page, "run-artifact-image-4k")
+
+
+# ------------------------------------------------------------------------------------------------
+# A logged model's own files (MLflow 3 keeps them at the model's artifact_location, outside the
+# run's artifacts): the same browser, reached from the model on the run page.
+
+MODEL_CSV = b"x,y\n1,2\n3,4\n"
+
+
+class ModelRun:
+    def __init__(self, run_id: str, model_id: str, linked_id: str, files: dict[str, bytes]) -> None:
+        self.run_id = run_id
+        self.model_id = model_id
+        self.linked_id = linked_id
+        self.files = files
+
+
+@pytest.fixture(scope="module")
+def model_run(
+    ui_client: Any, ui_server: CairnServer, tmp_path_factory: pytest.TempPathFactory
+) -> ModelRun:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from cairn.entities.logged_model import LoggedModelOutput
+    from cairn.store.artifacts.http import HttpArtifactRepository
+
+    exp = ui_client.create_experiment("model-files")
+    run = ui_client.create_run(exp, run_name="trains-a-model").info.run_id
+    root = tmp_path_factory.mktemp("run-files")
+    (root / "run-notes.txt").write_text("the run's own file\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CAIRN_TRACKING_URI", ui_server.url)
+        ui_client.log_artifacts(run, str(root))
+
+    png = io.BytesIO()
+    Image.new("RGB", (48, 24), (40, 120, 200)).save(png, format="PNG")
+    parquet = io.BytesIO()
+    pq.write_table(pa.table({"x": [1, 3]}), parquet)
+    files = {
+        "MLmodel": MLMODEL.encode(),
+        "conda.yaml": b"name: env\ndependencies:\n  - python=3.11\n",
+        "model.pkl": bytes(range(256)) * 8,
+        "input_example.csv": MODEL_CSV,
+        "data/sample.parquet": parquet.getvalue(),
+        "plots/confusion.png": png.getvalue(),
+    }
+    model = ui_client.store.create_logged_model(exp, name="classifier", source_run_id=run)
+    repo = HttpArtifactRepository(model.artifact_location, tracking_uri=ui_server.url)
+    for path, data in files.items():
+        repo.log_bytes(data, path)
+    ui_client.store.finalize_logged_model(model.model_id, "READY")
+    # A model the run names only among its outputs (logged elsewhere, used here).
+    linked = ui_client.store.create_logged_model(exp, name="linked-model")
+    HttpArtifactRepository(linked.artifact_location, tracking_uri=ui_server.url).log_bytes(
+        b"linked\n", "notes.txt"
+    )
+    ui_client.store.log_outputs(run, [LoggedModelOutput(linked.model_id, 3)])
+    ui_client.set_terminated(run)
+    return ModelRun(run, model.model_id, linked.model_id, files)
+
+
+def open_model_files(page: Any, server: CairnServer, run_id: str, model_id: str) -> None:
+    """The run page's overview, then its model's "Browse files" link."""
+    page.goto(f"{server.url}/#/runs/{run_id}")
+    card = page.locator(f'[data-testid="logged-model"][data-model-id="{model_id}"]')
+    card.locator('[data-testid="model-files-link"]').click()
+    page.wait_for_selector(f'[data-testid="artifact-browser"][data-source="model:{model_id}"]')
+
+
+def test_model_files_open_from_the_run_page_on_their_mlmodel(
+    page: Any, ui_server: CairnServer, model_run: ModelRun
+) -> None:
+    open_model_files(page, ui_server, model_run.run_id, model_run.model_id)
+    assert f"model={model_run.model_id}" in page.url and "tab=artifacts" in page.url
+    # The model's files, not the run's: folders first, then files.
+    entry(page, "MLmodel").wait_for()
+    roots = page.eval_on_selector_all(
+        '[data-testid="artifact-entry"]', "els => els.map(e => e.dataset.path)"
+    )
+    assert roots == ["data", "plots", "conda.yaml", "input_example.csv", "MLmodel", "model.pkl"]
+    # With no file chosen, a model opens on its MLmodel.
+    pane = page.locator('[data-testid="artifact-preview"][data-path="MLmodel"]')
+    pane.locator('[data-ready="true"]').first.wait_for()
+    summary = pane.locator('[data-testid="mlmodel-summary"]')
+    assert summary.locator('[data-testid="mlmodel-flavor"]').all_inner_texts() == [
+        "python_function",
+        "sklearn",
+    ]
+    assert pane.locator('[data-testid="artifact-text"]').inner_text() == MLMODEL
+    assert "path=MLmodel" in page.url
+    assert entry(page, "MLmodel").get_attribute("aria-selected") == "true"
+    # The file is the model's, served by MLflow's logged-models route.
+    src = pane.locator('[data-testid="artifact-open"]').get_attribute("href")
+    assert f"logged-models/{model_run.model_id}/artifacts/files" in src
+
+
+def test_model_files_preview_nested_files_and_download(
+    page: Any, ui_server: CairnServer, model_run: ModelRun
+) -> None:
+    open_model_files(page, ui_server, model_run.run_id, model_run.model_id)
+    pane = preview(page, "plots/confusion.png")
+    img = pane.locator('img[data-testid="artifact-image"]')
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+    assert img.evaluate("img => img.naturalWidth") == 48
+    # A CSV of a model reads as its text (the tabular reader serves run artifacts only).
+    pane = preview(page, "input_example.csv")
+    assert pane.locator('[data-testid="artifact-text"]').inner_text() == MODEL_CSV.decode()
+    pane = preview(page, "data/sample.parquet")
+    assert "download" in pane.locator('[data-testid="artifact-no-preview"]').inner_text()
+
+    pane = preview(page, "model.pkl")
+    assert "No preview" in pane.inner_text()
+    with page.expect_download() as info:
+        pane.locator('[data-testid="artifact-download"]').click()
+    assert info.value.suggested_filename == "model.pkl"
+    assert Path(info.value.path()).read_bytes() == model_run.files["model.pkl"]
+
+
+def test_model_files_link_is_shareable_and_the_source_switches(
+    page: Any, ui_server: CairnServer, model_run: ModelRun
+) -> None:
+    from urllib.parse import quote
+
+    shared = (
+        f"{ui_server.url}/#/runs/{model_run.run_id}?tab=artifacts"
+        f"&model={model_run.model_id}&path={quote('data/sample.parquet', safe='')}"
+    )
+    page.goto(shared)
+    page.wait_for_selector(
+        '[data-testid="artifact-preview"][data-path="data/sample.parquet"] [data-ready="true"]'
+    )
+    assert entry(page, "data").get_attribute("aria-expanded") == "true"
+    picker = page.locator('[data-testid="artifact-source"]')
+    page.wait_for_function(
+        "sel => sel.options.length === 3", arg=picker.element_handle()
+    )  # the run, its model, the model among its outputs
+    assert picker.input_value() == model_run.model_id
+
+    # The artifacts tab's own link names the model too.
+    tab_href = page.get_attribute('[data-testid="tab-artifacts"]', "href")
+    assert f"model={model_run.model_id}" in tab_href
+
+    # The run's own artifacts, then the model among the run's outputs.
+    picker.select_option("")
+    page.wait_for_selector(
+        f'[data-testid="artifact-browser"][data-source="run:{model_run.run_id}"]'
+    )
+    entry(page, "run-notes.txt").wait_for()
+    assert "model=" not in page.url and "path=" not in page.url
+    picker.select_option(model_run.linked_id)
+    pane = preview(page, "notes.txt")
+    assert pane.locator('[data-testid="artifact-text"]').inner_text() == "linked\n"
+    # The browser's back button returns to the run's artifacts.
+    page.go_back()
+    page.wait_for_selector(
+        f'[data-testid="artifact-browser"][data-source="run:{model_run.run_id}"]'
+    )
+
+
+def test_model_files_screenshots(
+    page: Any, ui_server: CairnServer, model_run: ModelRun, screenshot: Callable[[Any, str], Path]
+) -> None:
+    open_model_files(page, ui_server, model_run.run_id, model_run.model_id)
+    page.locator(
+        '[data-testid="artifact-preview"][data-path="MLmodel"] [data-ready="true"]'
+    ).wait_for()
+    for theme in ("light", "dark"):
+        set_theme(page, theme)
+        screenshot(page, f"run-model-files-mlmodel-{theme}")
+    preview(page, "plots/confusion.png")
+    screenshot(page, "run-model-files-image-dark")
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0

@@ -182,12 +182,22 @@ def test_overview_shows_details_params_metrics_tags_and_models(
     model = page.inner_text(f'[data-testid="logged-model"][data-model-id="{seeded.model_id}"]')
     assert "clf" in model and seeded.model_id in model and "ready" in model
     card = page.locator(f'[data-testid="logged-model"][data-model-id="{seeded.model_id}"]')
-    card.locator("button", has_text="Files").click()
-    card.locator(".model-files", has_text="no files").wait_for()
+    # Its files (MLflow 3: at the model's own location) open in the artifacts tab.
+    files = card.locator('[data-testid="model-files-link"]')
+    assert files.get_attribute("href") == (
+        f"#/runs/{seeded.run}?tab=artifacts&model={seeded.model_id}"
+    )
     history = page.inner_text('[data-testid="history-model"]')
     assert "sk_model" in history and "sklearn" in history
     browse = page.get_attribute('[data-testid="history-model"] a', "href")
     assert browse == f"#/runs/{seeded.run}?tab=artifacts&path=sk_model%2FMLmodel"
+    files.click()
+    page.wait_for_selector("text=This model has no files.")
+    # Named once the run's models are listed.
+    page.wait_for_function(
+        "t => document.querySelector('[data-testid=artifact-source]').title === t",
+        arg=f"Logged model clf ({seeded.model_id})",
+    )
 
 
 def test_run_id_copies_to_the_clipboard(page: Any, ui_server: CairnServer, seeded: Seeded) -> None:

@@ -238,6 +238,33 @@ def test_sort_goes_to_the_server_when_rows_were_truncated(
     assert shown_ids(page) == [by_value[v] for v in range(24, -1, -1)]
 
 
+def test_server_sort_quotes_keys_that_are_not_identifiers(
+    page: Any, ui_server: CairnServer, ui_client: Any
+) -> None:
+    """order_by speaks the search language: a key with a space is backquoted."""
+    exp = new_experiment(ui_client)
+    key = "val loss"
+    col = f"metrics.{key}"
+    values = [(i * 7) % 12 for i in range(12)]  # 0..11, shuffled
+    by_value = {v: make_run(ui_client, exp, f"r{v}", {key: float(v)}) for v in values}
+    sent: list[list[str]] = []
+    page.on(
+        "request",
+        lambda r: r.url.endswith("/runs/table") and sent.append(r.post_data_json["order_by"]),
+    )
+    open_runs(page, ui_server, exp, cols=col, limit="4")
+    assert page.get_attribute(TABLE, "data-total") == "4"  # truncated: sorting asks the server
+    header = page.locator(f'[data-testid="col-header"][data-col="{col}"]')
+    header.click()
+    page.wait_for_selector(READY + f'[data-sort="{col}:asc"]')
+    assert shown_ids(page) == [by_value[v] for v in range(4)]  # the 4 smallest of all 12
+    header.click()
+    page.wait_for_selector(READY + f'[data-sort="{col}:desc"]')
+    assert shown_ids(page) == [by_value[v] for v in range(11, 7, -1)]
+    assert ["metrics.`val loss` DESC"] in sent
+    assert page.locator('[data-testid="filter-error"]').count() == 0
+
+
 def test_column_picker_adds_columns_kept_in_the_url(
     page: Any, ui_server: CairnServer, ui_client: Any
 ) -> None:
@@ -536,3 +563,77 @@ def test_screenshots(
     page.eval_on_selector(".runs-scroll", "el => { el.scrollLeft = 300; el.scrollTop = 200; }")
     page.wait_for_timeout(100)  # a frame for the scroll to be drawn (not an assertion)
     screenshot(page, "runs-table-scrolled-light")
+
+
+DURATIONS = [
+    # milliseconds, as shown: one decimal below a minute, then min/s, then h/min; rounded to
+    # the precision shown before the unit is chosen.
+    (0, "0.0 s"),
+    (40, "0.0 s"),
+    (460, "0.5 s"),
+    (12_340, "12.3 s"),
+    (59_940, "59.9 s"),
+    (59_950, "1 min 0 s"),
+    (60_000, "1 min 0 s"),
+    (60_499, "1 min 0 s"),
+    (61_000, "1 min 1 s"),
+    (3_599_499, "59 min 59 s"),
+    (3_599_500, "1 h 0 min"),
+    (5_400_000, "1 h 30 min"),
+    (90_061_000, "25 h 1 min"),
+]
+
+
+def test_durations_read_the_same_at_the_precision_shown(page: Any, ui_server: CairnServer) -> None:
+    page.goto(ui_server.url + "/#/")
+    shown = page.evaluate(
+        """async (cases) => {
+          const lib = await import("/static/lib.js");
+          const start = 1700000000000;
+          const texts = cases.map(([ms]) => lib.formatDuration(start, start + ms));
+          // Longer never reads shorter: the text read back as seconds never decreases.
+          const seconds = (t) => {
+            let m = t.match(/^([\\d.]+) s$/);
+            if (m) return Number(m[1]);
+            m = t.match(/^(\\d+) min (\\d+) s$/);
+            if (m) return Number(m[1]) * 60 + Number(m[2]);
+            m = t.match(/^(\\d+) h (\\d+) min$/);
+            return Number(m[1]) * 3600 + Number(m[2]) * 60;
+          };
+          let last = -1;
+          let decreasing = null;
+          for (let ms = 0; ms < 2 * 3600 * 1000 && decreasing === null; ms += 47) {
+            const s = seconds(lib.formatDuration(start, start + ms));
+            if (!(s >= last)) decreasing = ms;
+            last = s;
+          }
+          return { texts, decreasing, none: lib.formatDuration(0, 5) };
+        }""",
+        DURATIONS,
+    )
+    assert shown["texts"] == [text for _, text in DURATIONS]
+    assert shown["decreasing"] is None
+    assert shown["none"] == ""
+
+
+def test_compare_does_not_flag_durations_that_read_the_same(
+    page: Any, ui_server: CairnServer, ui_client: Any
+) -> None:
+    exp = new_experiment(ui_client)
+    start = int(time.time() * 1000) - 3_600_000
+    runs = []
+    # 59.96 s and 60.02 s: both "1 min 0 s" (the first once read "60.0 s"); 61.2 s differs.
+    for name, ms in (("a", 59_960), ("b", 60_020), ("c", 61_200)):
+        run_id = make_run(ui_client, exp, name, {"loss": 1.0}, start=start, finish=False)
+        ui_client.set_terminated(run_id, end_time=start + ms)
+        runs.append(run_id)
+
+    def duration_row(run_ids: list[str]) -> tuple[str | None, list[str]]:
+        page.goto(f"{ui_server.url}/#/compare?runs={','.join(run_ids)}")
+        page.wait_for_selector('[data-testid="compare-page"][data-ready="true"]')
+        row = page.locator('[data-testid="diff-row"][data-key="attributes.duration"]')
+        row.locator(f"td >> nth={len(run_ids) - 1}").wait_for()  # this comparison's row
+        return row.get_attribute("data-differs"), row.locator("td").all_inner_texts()
+
+    assert duration_row(runs[:2]) == ("false", ["1 min 0 s", "1 min 0 s"])
+    assert duration_row(runs) == ("true", ["1 min 0 s", "1 min 0 s", "1 min 1 s"])

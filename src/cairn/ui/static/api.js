@@ -66,3 +66,9 @@ export const cairn = {
 export function artifactUrl(runId, path) {
   return url("get-artifact", { run_uuid: runId, path }).toString();
 }
+
+/** URL of a logged model's file (MLflow's `logged-models/<id>/artifacts/files`). */
+export function modelArtifactUrl(modelId, path, { download = false } = {}) {
+  const endpoint = "ajax-api/2.0/mlflow/logged-models/" + encodeURIComponent(modelId) + "/artifacts/files";
+  return url(endpoint, { artifact_file_path: path, download: download ? "1" : undefined }).toString();
+}

@@ -132,17 +132,27 @@ export function formatAgo(ms) {
   return formatTime(ms).slice(0, 10);
 }
 
+/** The time from `startMs` to `endMs` (or to now while it has no end), as `formatSeconds` shows it. */
 export function formatDuration(startMs, endMs) {
   if (!startMs) return "";
   const end = endMs ? Number(endMs) : Date.now();
-  let s = Math.max(0, (end - Number(startMs)) / 1000);
-  if (s < 1) return `${Math.round(s * 1000)} ms`;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s = Math.floor(s - m * 60);
-  return h ? `${h} h ${m} min` : `${m} min ${s} s`;
+  return formatSeconds(Math.max(0, (end - Number(startMs)) / 1000));
+}
+
+/**
+ * "12.3 s" below a minute, "4 min 5 s" below an hour, "2 h 7 min" beyond. The value is rounded
+ * to the precision of the unit before the unit is chosen, so 59.96 s reads "1 min 0 s" (not
+ * "60.0 s") and two durations that read the same are equal at the precision shown (the compare
+ * page highlights differences by this text).
+ */
+export function formatSeconds(seconds) {
+  const s = Math.max(0, Number(seconds) || 0);
+  const tenths = Math.round(s * 10);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  const whole = Math.round(s);
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+  const minutes = Math.round(s / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** Numbers with up to 6 significant digits; everything else as given. */
@@ -156,6 +166,19 @@ export function formatValue(v) {
     return String(Number(v.toPrecision(6)));
   }
   return String(v);
+}
+
+/**
+ * `prefix.key` (a column id such as "metrics.my key") as an identifier of the search language
+ * (filters and `order_by`): a key with characters outside [A-Za-z0-9_.-/:] is backquoted, its
+ * backquotes doubled and backslashes escaped: metrics.`my key`.
+ */
+export function searchIdentifier(col) {
+  const dot = col.indexOf(".");
+  if (dot < 0) return col;
+  const key = col.slice(dot + 1);
+  if (/^[\w.\-/:]+$/.test(key)) return col;
+  return col.slice(0, dot + 1) + "`" + key.replace(/\\/g, "\\\\").replace(/`/g, "``") + "`";
 }
 
 export function formatBytes(n) {

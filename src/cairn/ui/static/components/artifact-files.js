@@ -1,7 +1,7 @@
 // What kind of preview an artifact gets, and reading its bytes for one: pure helpers shared by
 // the artifact tree and the preview pane (no components here).
 
-import { ApiError, artifactUrl } from "../api.js";
+import { ApiError } from "../api.js";
 
 /** Text previews stop after this many bytes: a 2 GB log must not freeze the tab. */
 export const TEXT_LIMIT = 1024 * 1024;
@@ -56,10 +56,6 @@ export function artifactKind(path) {
   return BY_EXTENSION[ext] || "unknown";
 }
 
-export function downloadUrl(runId, path) {
-  return artifactUrl(runId, path) + "&download=1";
-}
-
 async function errorOf(response) {
   let body = {};
   try {
@@ -71,11 +67,12 @@ async function errorOf(response) {
 }
 
 /**
- * The first `limit` bytes of an artifact: {bytes, truncated}. Reads the stream and cancels it
- * once it has enough, so it works whether or not the server honours Range requests.
+ * The first `limit` bytes of the file at `url` (a source's `fileUrl`): {bytes, truncated}. Reads
+ * the stream and cancels it once it has enough, so it works whether or not the server honours
+ * Range requests.
  */
-export async function readPrefix(runId, path, limit = TEXT_LIMIT) {
-  const response = await fetch(artifactUrl(runId, path));
+export async function readPrefix(url, limit = TEXT_LIMIT) {
+  const response = await fetch(url);
   if (!response.ok) throw await errorOf(response);
   const reader = response.body.getReader();
   const chunks = [];

@@ -6,13 +6,11 @@
 // `Content-Security-Policy: sandbox` to it as well; SVG only as <img>, where scripts never run.
 
 import { html, useState, useAsync, formatBytes, ErrorBox, Spinner, Markdown } from "../lib.js";
-import { artifactUrl, cairn } from "../api.js";
 import {
   TEXT_LIMIT,
   artifactKind,
   baseName,
   decodeText,
-  downloadUrl,
   looksLikeText,
   mlmodelSummary,
   readPrefix,
@@ -33,8 +31,11 @@ const KIND_LABEL = {
   unknown: "file",
 };
 
-/** The pane for `path` (an artifact of run `runId`); `entry` is its listing ({is_dir, file_size}) if known. */
-export function ArtifactPreview({ runId, path, entry }) {
+/**
+ * The pane for `path`, a file of `source` (artifact-source.js: a run's or a logged model's);
+ * `entry` is its listing ({is_dir, file_size}) if known.
+ */
+export function ArtifactPreview({ source, path, entry }) {
   if (!path) {
     return html`<section class="artifact-preview empty" data-testid="artifact-preview">
       <p class="muted">Select a file to preview it.</p></section>`;
@@ -52,22 +53,26 @@ export function ArtifactPreview({ runId, path, entry }) {
         <span class="muted artifact-path">${path}</span>
       </div>
       <span class="muted">${KIND_LABEL[kind]}${entry && entry.file_size != null ? " · " + formatBytes(entry.file_size) : ""}</span>
-      <a class="button" href=${artifactUrl(runId, path)} target="_blank" rel="noopener noreferrer"
+      <a class="button" href=${source.fileUrl(path)} target="_blank" rel="noopener noreferrer"
         data-testid="artifact-open">Open</a>
-      <a class="button primary" href=${downloadUrl(runId, path)} download=${baseName(path)}
+      <a class="button primary" href=${source.downloadUrl(path)} download=${baseName(path)}
         data-testid="artifact-download">Download</a>
     </header>
     <div class="artifact-preview-body">
       ${TEXTUAL.has(kind)
-        ? html`<${TextualPreview} key=${path} runId=${runId} path=${path} kind=${kind} />`
-        : html`<${MediaPreview} key=${path} runId=${runId} path=${path} kind=${kind} />`}
+        ? html`<${TextualPreview} key=${path} source=${source} path=${path} kind=${kind} />`
+        : html`<${MediaPreview} key=${path} source=${source} path=${path} kind=${kind} />`}
     </div>
   </section>`;
 }
 
-function MediaPreview({ runId, path, kind }) {
-  const src = artifactUrl(runId, path);
-  if (kind === "table") return html`<${TableView} runId=${runId} path=${path} />`;
+function MediaPreview({ source, path, kind }) {
+  const src = source.fileUrl(path);
+  if (kind === "table") {
+    return source.table
+      ? html`<${TableView} source=${source} path=${path} />`
+      : html`<${TableFallback} source=${source} path=${path} />`;
+  }
   if (kind === "image") {
     return html`<div class="artifact-image" data-ready="true">
       <img src=${src} alt=${baseName(path)} data-testid="artifact-image" /></div>`;
@@ -81,8 +86,8 @@ function MediaPreview({ runId, path, kind }) {
     data-testid="artifact-pdf" data-ready="true"></iframe>`;
 }
 
-function TextualPreview({ runId, path, kind }) {
-  const { data, error } = useAsync(() => readPrefix(runId, path), [runId, path]);
+function TextualPreview({ source, path, kind }) {
+  const { data, error } = useAsync(() => readPrefix(source.fileUrl(path)), [source, path]);
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Spinner} />`;
   const { bytes, truncated } = data;
@@ -96,7 +101,7 @@ function TextualPreview({ runId, path, kind }) {
     : null;
   let body;
   if (kind === "markdown") body = html`<${MarkdownView} text=${text} />`;
-  else if (kind === "json") body = html`<${JsonView} runId=${runId} path=${path} text=${text} truncated=${truncated} />`;
+  else if (kind === "json") body = html`<${JsonView} source=${source} path=${path} text=${text} truncated=${truncated} />`;
   else if (kind === "mlmodel") body = html`<${MlmodelView} text=${text} />`;
   else body = html`<${TextBlock} text=${text} />`;
   return html`${note}${body}`;
@@ -132,7 +137,7 @@ function isTabular(value) {
   return value !== null && typeof value === "object" && Array.isArray(value.columns) && Array.isArray(value.data);
 }
 
-function JsonView({ runId, path, text, truncated }) {
+function JsonView({ source, path, text, truncated }) {
   let parsed;
   let parseError = null;
   try {
@@ -140,7 +145,7 @@ function JsonView({ runId, path, text, truncated }) {
   } catch (e) {
     parseError = e;
   }
-  const tabular = !truncated && !parseError && isTabular(parsed);
+  const tabular = Boolean(source.table) && !truncated && !parseError && isTabular(parsed);
   const [view, setView] = useState(tabular ? "table" : "json");
   if (parseError) {
     return html`<p class="muted">${truncated ? "Partial JSON (truncated)" : "Not valid JSON: " + parseError.message}; shown as text.</p>
@@ -150,7 +155,7 @@ function JsonView({ runId, path, text, truncated }) {
       ? html`<${ViewSwitch} views=${[["table", "Table"], ["json", "JSON"]]} value=${view} onChange=${setView} />`
       : null}
     ${view === "table" && tabular
-      ? html`<${TableView} runId=${runId} path=${path} />`
+      ? html`<${TableView} source=${source} path=${path} />`
       : html`<pre class="artifact-text artifact-json" tabindex="0" data-testid="artifact-json" data-ready="true">${JSON.stringify(parsed, null, 2)}</pre>`}`;
 }
 
@@ -200,12 +205,22 @@ function numericColumns(columns, rows) {
   });
 }
 
-/** CSV, TSV, parquet and tabular JSON through the server's `artifacts/table` reader. */
-function TableView({ runId, path }) {
-  const { data, error } = useAsync(
-    () => cairn.get("artifacts/table", { run_id: runId, path, max_rows: TABLE_ROWS }),
-    [runId, path],
-  );
+/**
+ * A table file of a source the server's tabular reader cannot read (a logged model's): CSV and
+ * TSV as their text, parquet (binary) to download.
+ */
+function TableFallback({ source, path }) {
+  if (/\.(csv|tsv)$/i.test(path)) {
+    return html`<p class="muted artifact-table-note">Shown as text: tables are read as tables for run artifacts only.</p>
+      <${TextualPreview} source=${source} path=${path} kind="text" />`;
+  }
+  return html`<p class="muted" data-ready="true" data-testid="artifact-no-preview">
+    No preview for this file of a logged model: download it to view it.</p>`;
+}
+
+/** CSV, TSV, parquet and tabular JSON through the server's `artifacts/table` reader (runs only). */
+function TableView({ source, path }) {
+  const { data, error } = useAsync(() => source.table(path, TABLE_ROWS), [source, path]);
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Spinner} />`;
   const { columns = [], rows = [], total_rows: total, truncated } = data;

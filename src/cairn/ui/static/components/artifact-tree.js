@@ -1,8 +1,8 @@
-// The artifact tree of a run: directories listed lazily (one artifacts/list call when a folder is
-// first opened), keyboard navigable as a WAI-ARIA tree (arrows, Home/End, Enter).
+// The artifact tree of a source (a run's artifacts or a logged model's files, see
+// artifact-source.js): directories listed lazily (one listing call when a folder is first
+// opened), keyboard navigable as a WAI-ARIA tree (arrows, Home/End, Enter).
 
 import { html, useState, useCallback, useEffect, useRef, formatBytes, ErrorBox } from "../lib.js";
-import { mlflow } from "../api.js";
 import { baseName, parentPath } from "./artifact-files.js";
 
 function sortEntries(files) {
@@ -12,10 +12,10 @@ function sortEntries(files) {
 }
 
 /**
- * Directory listings of run `runId`, loaded on demand: {dirs, load, refresh}. `dirs[path]` is
- * {loading} | {entries} | {error}; the root is "". Mount it keyed by run id.
+ * Directory listings of `source`, loaded on demand: {dirs, load, refresh}. `dirs[path]` is
+ * {loading} | {entries} | {error}; the root is "". Mount it keyed by `source.key`.
  */
-export function useArtifactDirs(runId) {
+export function useArtifactDirs(source) {
   const [dirs, setDirs] = useState({});
   const requested = useRef(new Set());
   const generation = useRef(0);
@@ -25,7 +25,7 @@ export function useArtifactDirs(runId) {
       requested.current.add(dir);
       const mine = generation.current;
       setDirs((d) => ({ ...d, [dir]: { loading: true } }));
-      mlflow.get("artifacts/list", { run_id: runId, path: dir || undefined }).then(
+      source.list(dir).then(
         (res) => mine === generation.current && setDirs((d) => ({ ...d, [dir]: { entries: sortEntries(res.files || []) } })),
         (error) => {
           if (mine !== generation.current) return;
@@ -34,7 +34,7 @@ export function useArtifactDirs(runId) {
         },
       );
     },
-    [runId],
+    [source],
   );
   /** Forget every listing and reload `open` ones (artifacts appear while a run is running). */
   const refresh = useCallback(
@@ -55,7 +55,7 @@ export function findEntry(dirs, path) {
   return listing && listing.entries ? listing.entries.find((e) => e.path === path) : undefined;
 }
 
-function flatten(dirs, expanded, dir, depth, out) {
+function flatten(dirs, expanded, dir, depth, out, emptyText) {
   const listing = dirs[dir];
   if (!listing || listing.loading) {
     out.push({ kind: "note", key: "loading:" + dir, depth, text: "Loading…" });
@@ -66,21 +66,22 @@ function flatten(dirs, expanded, dir, depth, out) {
     return;
   }
   if (!listing.entries.length) {
-    out.push({ kind: "note", key: "empty:" + dir, depth, text: depth ? "(empty folder)" : "This run has no artifacts." });
+    out.push({ kind: "note", key: "empty:" + dir, depth, text: depth ? "(empty folder)" : emptyText });
   }
   for (const entry of listing.entries) {
     out.push({ kind: "entry", key: entry.path, depth, entry });
-    if (entry.is_dir && expanded.has(entry.path)) flatten(dirs, expanded, entry.path, depth + 1, out);
+    if (entry.is_dir && expanded.has(entry.path)) flatten(dirs, expanded, entry.path, depth + 1, out, emptyText);
   }
 }
 
 /**
  * The tree. `expanded` is a Set of open folders, `onToggle(dir)` opens/closes one, `onSelect(path)`
- * picks a file, `selected` is the file shown in the preview.
+ * picks a file, `selected` is the file shown in the preview; `label` names the tree, `emptyText`
+ * stands in for an empty root.
  */
-export function ArtifactTree({ dirs, expanded, onToggle, selected, onSelect }) {
+export function ArtifactTree({ dirs, expanded, onToggle, selected, onSelect, label = "Artifacts", emptyText = "No files." }) {
   const rows = [];
-  flatten(dirs, expanded, "", 0, rows);
+  flatten(dirs, expanded, "", 0, rows, emptyText);
   const entries = rows.filter((r) => r.kind === "entry");
   const focusPath = entries.some((r) => r.entry.path === selected) ? selected : entries.length ? entries[0].entry.path : null;
   const container = useRef(null);
@@ -134,7 +135,7 @@ export function ArtifactTree({ dirs, expanded, onToggle, selected, onSelect }) {
     ev.preventDefault();
   };
 
-  return html`<div class="artifact-tree" role="tree" aria-label="Artifacts" ref=${container} onKeyDown=${onKeyDown}>
+  return html`<div class="artifact-tree" role="tree" aria-label=${label} ref=${container} onKeyDown=${onKeyDown}>
     ${rows.map((row) => {
       const indent = { paddingLeft: 6 + row.depth * 16 + "px" };
       if (row.kind === "note") return html`<div class="artifact-note muted" key=${row.key} style=${indent}>${row.text}</div>`;

@@ -4,7 +4,7 @@
 // Enter or Tab accepts one, Escape closes the list. A filter the server rejects is shown with
 // the server's message under the box; the table keeps its last good rows.
 
-import { html, useState, useEffect, useLayoutEffect, useRef } from "../lib.js";
+import { html, useState, useEffect, useLayoutEffect, useRef, searchIdentifier } from "../lib.js";
 
 const PREFIXES = ["metrics.", "params.", "tags.", "attributes."];
 const PREFIX_KIND = {
@@ -28,10 +28,6 @@ export function wordAt(text, caret) {
   let start = caret;
   while (start > 0 && IDENT_CHAR.test(before[start - 1])) start--;
   return { start, word: before.slice(start) };
-}
-
-function quoteKey(key) {
-  return /^[\w.\-/:]+$/.test(key) ? key : "`" + key + "`";
 }
 
 /** Suggestions for `word`: [{label, insert, hint}] (insert replaces the word). */
@@ -63,7 +59,7 @@ export function suggest(word, keys) {
   }
   return [...starts, ...contains].slice(0, MAX_SUGGESTIONS).map((key) => ({
     label: prefix + "." + key,
-    insert: prefix + "." + quoteKey(key) + " ",
+    insert: searchIdentifier(prefix + "." + key) + " ",
     hint: kind.replace(/s$/, ""),
   }));
 }

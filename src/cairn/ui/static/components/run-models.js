@@ -1,13 +1,15 @@
 // The run's models: MLflow 3 logged models (logged-models/search by source run, plus the run's
-// `outputs`) and MLflow 2's `mlflow.log-model.history` records, each linked to its files.
+// `outputs`) and MLflow 2's `mlflow.log-model.history` records, each linked to its files in the
+// artifacts tab (a logged model's own files: `?tab=artifacts&model=<id>`).
 
-import { html, useState, useAsync, href, formatTime, ErrorBox, Spinner } from "../lib.js";
+import { html, useAsync, href, formatTime, ErrorBox, Spinner } from "../lib.js";
 import { mlflow } from "../api.js";
 import { TAG, Section } from "./run-common.js";
 
 const STATUS_CLASS = { READY: "finished", PENDING: "scheduled", FAILED: "failed", UPLOAD_FAILED: "failed" };
 
-async function loadModels(run) {
+/** The run's logged models: by source run, then the run's model outputs (`missing` if gone). */
+export async function loadModels(run) {
   const id = run.info.run_id;
   const found = /^[\w-]+$/.test(id)
     ? ((
@@ -37,22 +39,8 @@ function runRelative(runArtifactUri, uri) {
   return uri && uri.startsWith(root) ? uri.slice(root.length) : null;
 }
 
-function ModelFiles({ modelId }) {
-  const { data, error } = useAsync(
-    () => mlflow.get("logged-models/" + encodeURIComponent(modelId) + "/artifacts/directories"),
-    [modelId],
-  );
-  if (error) return html`<${ErrorBox} error=${error} />`;
-  if (!data) return html`<${Spinner} />`;
-  const files = data.files || [];
-  return html`<ul class="model-files">
-    ${files.length ? files.map((f) => html`<li key=${f.path}><code>${f.path}${f.is_dir ? "/" : ""}</code></li>`) : html`<li class="muted">no files</li>`}
-  </ul>`;
-}
-
 function LoggedModelCard({ model, run }) {
   const info = model.info;
-  const [showFiles, setShowFiles] = useState(false);
   const status = String(info.status || "").replace(/^LOGGED_MODEL_/, "");
   const inRun = runRelative(run.info.artifact_uri, info.artifact_uri);
   return html`<li class="model" data-testid="logged-model" data-model-id=${info.model_id}>
@@ -70,9 +58,8 @@ function LoggedModelCard({ model, run }) {
             ? html` <a href=${href("/runs/" + run.info.run_id, { tab: "artifacts", path: inRun + "/MLmodel" })}>Browse</a>`
             : model.missing
               ? null
-              : html` <button type="button" class="small" aria-expanded=${showFiles ? "true" : "false"}
-                  onClick=${() => setShowFiles(!showFiles)}>${showFiles ? "Hide files" : "Files"}</button>`}
-          ${showFiles ? html`<${ModelFiles} modelId=${info.model_id} />` : null}</div>`
+              : html` <a href=${href("/runs/" + run.info.run_id, { tab: "artifacts", model: info.model_id })}
+                  data-testid="model-files-link">Browse files</a>`}</div>`
       : null}
   </li>`;
 }

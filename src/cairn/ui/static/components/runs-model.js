@@ -73,6 +73,11 @@ export function durationOf(table, i, now = Date.now()) {
   return table.status[i] === "RUNNING" ? Math.max(0, now - start) : null;
 }
 
+/** Whether `table` holds column `col` (one requested before it was loaded does not). */
+export function hasColumn(table, col) {
+  return col === "duration" || col in ATTRIBUTE_COLUMNS || col in table.columns;
+}
+
 /** The raw values of a column id, one per row. */
 export function columnValues(table, col) {
   if (col === "duration") {

@@ -1,12 +1,14 @@
-// The run page (#/runs/<run_id>?tab=overview|artifacts[&path=...]): a header, then the overview
-// or the artifacts browser. While the run is RUNNING it re-reads the run every 3 s, so status,
+// The run page (#/runs/<run_id>?tab=overview|artifacts[&model=<model_id>][&path=...]): a header,
+// then the overview or the artifacts browser (of the run's artifacts, or of one of its logged
+// models' files with `model`). While the run is RUNNING it re-reads the run every 3 s, so status,
 // metrics and duration stay live without a reload.
 
-import { html, useState, useEffect, useAsync, useQueryParam, href, ErrorBox, Spinner } from "../lib.js";
+import { html, useState, useEffect, useMemo, useAsync, useQueryParam, href, ErrorBox, Spinner } from "../lib.js";
 import { mlflow } from "../api.js";
 import { RunHeader } from "../components/run-header.js";
 import { RunOverview } from "../components/run-overview.js";
 import { ArtifactBrowser } from "../components/artifact-browser.js";
+import { runSource, modelSource } from "../components/artifact-source.js";
 
 const LIVE_MS = 3000;
 const TABS = [
@@ -14,10 +16,10 @@ const TABS = [
   ["artifacts", "Artifacts"],
 ];
 
-function Tabs({ runId, tab, path }) {
+function Tabs({ runId, tab, path, model }) {
   return html`<nav class="tabs run-tabs" aria-label="Run sections">
     ${TABS.map(
-      ([id, label]) => html`<a key=${id} href=${href("/runs/" + runId, { tab: id, path: id === "artifacts" ? path : "" })}
+      ([id, label]) => html`<a key=${id} href=${href("/runs/" + runId, id === "artifacts" ? { tab: id, model, path } : { tab: id })}
         class=${tab === id ? "active" : ""} aria-current=${tab === id ? "page" : undefined}
         data-testid=${"tab-" + id}>${label}</a>`,
     )}
@@ -28,6 +30,8 @@ export default function RunPage({ route }) {
   const runId = route.segments[1];
   const [tab] = useQueryParam("tab", "overview");
   const [path] = useQueryParam("path", "");
+  const [modelId] = useQueryParam("model", "");
+  const source = useMemo(() => (modelId ? modelSource(modelId) : runSource(runId)), [runId, modelId]);
   const [live, setLive] = useState(false);
   const { data: run, error, reload } = useAsync(
     () => mlflow.get("runs/get", { run_id: runId }).then((r) => r.run),
@@ -58,10 +62,10 @@ export default function RunPage({ route }) {
       ? html`<${RunHeader} run=${current} experiment=${experiment} onChanged=${reload}
             live=${live} liveSeconds=${LIVE_MS / 1000} />
           ${current && error ? html`<${ErrorBox} error=${error} />` : null}
-          <${Tabs} runId=${runId} tab=${activeTab} path=${path} />
+          <${Tabs} runId=${runId} tab=${activeTab} path=${path} model=${modelId} />
           ${activeTab === "overview"
             ? html`<${RunOverview} run=${current} live=${live} onChanged=${reload} />`
-            : html`<${ArtifactBrowser} key=${runId} runId=${runId} />`}`
+            : html`<${ArtifactBrowser} key=${source.key} source=${source} run=${current} />`}`
       : null}
   </div>`;
 }

@@ -16,11 +16,12 @@ import {
   useAsync,
   navigate,
   href,
+  searchIdentifier,
   ErrorBox,
   Spinner,
 } from "../lib.js";
 import { mlflow, cairn } from "../api.js";
-import { normalizeTable, sortOrder, buildItems, splitColumn, CLIENT_ONLY_COLUMNS } from "../components/runs-model.js";
+import { normalizeTable, sortOrder, buildItems, splitColumn, hasColumn, CLIENT_ONLY_COLUMNS } from "../components/runs-model.js";
 import { RunsTable, buildColumns } from "../components/runs-table.js";
 import { FilterBox } from "../components/filter-box.js";
 import { ColumnPicker } from "../components/column-picker.js";
@@ -210,7 +211,9 @@ export default function RunsPage({ route }) {
       const body = {
         experiment_ids: ids,
         filter,
-        order_by: sort && !CLIENT_ONLY_COLUMNS.has(sort.col) ? [`${sort.col} ${sort.dir.toUpperCase()}`] : [],
+        // Keys such as "my key" must be backquoted in the search language.
+        order_by:
+          sort && !CLIENT_ONLY_COLUMNS.has(sort.col) ? [`${searchIdentifier(sort.col)} ${sort.dir.toUpperCase()}`] : [],
         run_view_type: VIEW_TYPES[viewType],
         columns: requested,
         max_results: limit,
@@ -237,18 +240,21 @@ export default function RunsPage({ route }) {
   }, [table, sort && sort.col, sort && sort.dir, serverOrdered]);
 
   const metricCols = (chosen || []).filter((c) => c.startsWith("metrics."));
+  // Group once the rows carry the group column: the table loaded before the choice would show
+  // every run in the "no value" group for a moment.
+  const groupBy = groupCol && table && hasColumn(table, groupCol) ? groupCol : null;
   const items = useMemo(
     () =>
       table
         ? buildItems(table, order, {
-            groupCol: groupCol || null,
+            groupCol: groupBy,
             expanded,
             collapsedGroups,
             agg,
             metricCols,
           })
         : [],
-    [table, order, groupCol, expanded, collapsedGroups, agg, metricCols.join(",")],
+    [table, order, groupBy, expanded, collapsedGroups, agg, metricCols.join(",")],
   );
 
   const columns = useMemo(() => buildColumns(chosen || [], { showExperiment: ids.length > 1 }), [chosen, ids.length]);
@@ -356,7 +362,7 @@ export default function RunsPage({ route }) {
       ? html`<${RunsTable} table=${table} items=${items} columns=${columns} sort=${sort} onSort=${onSort}
           selected=${selected} onSelect=${onSelect} onSelectAll=${onSelectAll}
           onToggleRun=${toggleIn(setExpanded)} onToggleGroup=${toggleIn(setCollapsedGroups)}
-          groupCol=${groupCol} agg=${agg} experimentNames=${experimentNames}
+          groupCol=${groupBy} agg=${agg} experimentNames=${experimentNames}
           ready=${ready} sortAttr=${sortAttr}
           emptyMessage=${filter ? "No runs match the filter." : "No runs yet."} />`
       : tableState.error || keysState.error
