@@ -34,7 +34,9 @@ import math
 import os
 import shutil
 import statistics
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,28 +182,39 @@ def populate_cairn(path: Path, n_runs: int, long_points_n: int) -> dict[str, Any
     }
 
 
-def cairn_store(n_runs: int = N_RUNS, long_n: int = LONG_POINTS) -> tuple[Path, dict[str, Any]]:
-    """The cached cairn store (built once per schema: a few minutes) and its ids."""
-    import cairn
-
-    name = f"cairn-{cairn.__version__}-schema-{cairn_schema_digest()}-{data_key()}"
+def cached_store(
+    who: str, prefix: str, n_runs: int, long_n: int, build: Callable[[Path], dict[str, Any]]
+) -> tuple[Path, dict[str, Any]]:
+    """``benchmarks/.cache/<prefix>-<data key>.db`` and its ids, built by ``build(path)`` the
+    first time (a few minutes) and kept; smaller data sets get names of their own."""
+    name = f"{prefix}-{data_key()}"
     if (n_runs, long_n) != (N_RUNS, LONG_POINTS):
         name += f"-small{n_runs}-{long_n}"
     cache, meta_path = CACHE_DIR / f"{name}.db", CACHE_DIR / f"{name}.db.json"
     if cache.exists() and meta_path.exists():
         return cache, json.loads(meta_path.read_text())
-    log(f"cairn: building {cache.name} ({n_runs:,} runs + {long_n:,} points; cached after)")
+    log(f"{who}: building {cache.name} ({n_runs:,} runs + {long_n:,} points; cached after)")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
-    meta = populate_cairn(tmp, n_runs, long_n)
+    meta = build(tmp)
     tmp.replace(cache)
     meta_path.write_text(json.dumps(meta))
     log(
-        f"cairn: {n_runs:,} runs in {meta['populate_runs_s']:.0f} s, {long_n:,} points in "
+        f"{who}: {n_runs:,} runs in {meta['populate_runs_s']:.0f} s, {long_n:,} points in "
         f"{meta['populate_long_s']:.0f} s"
     )
     return cache, meta
+
+
+def cairn_store(n_runs: int = N_RUNS, long_n: int = LONG_POINTS) -> tuple[Path, dict[str, Any]]:
+    """The cached cairn store (rebuilt whenever the schema changes) and its ids."""
+    import cairn
+
+    prefix = f"cairn-{cairn.__version__}-schema-{cairn_schema_digest()}"
+    return cached_store(
+        "cairn", prefix, n_runs, long_n, lambda path: populate_cairn(path, n_runs, long_n)
+    )
 
 
 # --------------------------------------------------------------------------- MLflow's store
@@ -256,39 +269,17 @@ def mlflow_populate(path: str, n_runs: int, long_points_n: int) -> dict[str, Any
 
 def mlflow_store(n_runs: int = N_RUNS, long_n: int = LONG_POINTS) -> tuple[Path, dict[str, Any]]:
     """The cached MLflow DB (built once: ~10 min) and its ids."""
-    name = f"mlflow-{mlflow_version()}-{data_key()}"
-    if (n_runs, long_n) != (N_RUNS, LONG_POINTS):
-        name += f"-small{n_runs}-{long_n}"
-    cache, meta_path = CACHE_DIR / f"{name}.db", CACHE_DIR / f"{name}.db.json"
-    if cache.exists() and meta_path.exists():
-        return cache, json.loads(meta_path.read_text())
-    log(f"mlflow: building {cache.name} ({n_runs:,} runs + {long_n:,} points; cached after)")
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    meta = call_mlflow(
-        __file__, "mlflow_populate", path=str(tmp), n_runs=n_runs, long_points_n=long_n
-    )
-    tmp.replace(cache)
-    meta_path.write_text(json.dumps(meta))
-    log(
-        f"mlflow: {n_runs:,} runs in {meta['populate_runs_s']:.0f} s, {long_n:,} points in "
-        f"{meta['populate_long_s']:.0f} s"
-    )
-    return cache, meta
+
+    def build(path: Path) -> dict[str, Any]:
+        return call_mlflow(
+            __file__, "mlflow_populate", path=str(path), n_runs=n_runs, long_points_n=long_n
+        )
+
+    return cached_store("mlflow", f"mlflow-{mlflow_version()}", n_runs, long_n, build)
 
 
 # --------------------------------------------------------------------------- the browser
 
-CHROMIUM_ARGS = [  # as tests/ui/conftest.py: no sandbox as root, no background networking
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 720}
 TIMEOUT_S = 60.0  # a view that is not ready after this long is reported as timed out
 REPEATS = 5  # timed samples per measurement (each on a fresh page), after a warm-up load
@@ -320,12 +311,22 @@ NAV_JS = """() => { const n = performance.getEntriesByType('navigation')[0];
           static_end: Math.max(0, ...statics.map((r) => r.responseEnd))}; }"""
 
 
-def chromium_path() -> str:
-    configured = os.environ.get("CAIRN_TEST_CHROMIUM")
-    found = configured or shutil.which("chromium") or shutil.which("chromium-browser")
+def chromium() -> str:
+    """Debian's Chromium, found and launched as the browser tests do (tests/browser.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from browser import chromium_path
+
+    found = chromium_path()
     if not found:
         raise RuntimeError("no Chromium: install Debian's `chromium` (or set CAIRN_TEST_CHROMIUM)")
     return found
+
+
+def chromium_args() -> list[str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from browser import CHROMIUM_ARGS
+
+    return CHROMIUM_ARGS
 
 
 class TimedOut(Exception):
@@ -875,7 +876,7 @@ def run() -> list[Row]:
     results: dict[str, Any] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+            executable_path=chromium(), headless=True, args=chromium_args()
         )
         version = browser.version
         try:
@@ -989,7 +990,7 @@ def run() -> list[Row]:
         f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after, "
         f"{os.cpu_count()} CPUs shared by the servers, the browser and other work: browser "
         "timings on a loaded machine vary by tens of percent. Headless Chromium "
-        f"{version} ({chromium_path()}), {VIEWPORT['width']}x{VIEWPORT['height']}; each figure "
+        f"{version} ({chromium()}), {VIEWPORT['width']}x{VIEWPORT['height']}; each figure "
         f"is the median of up to {repeats} fresh pages in one browser context (HTTP cache and "
         "the app's saved settings kept, like a returning user) after one warm-up page; times are "
         "the page's own clock (performance.now() at the first animation frame in which the "

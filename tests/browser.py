@@ -6,7 +6,29 @@ expressions (``"() => ..."``, ``"arg => ..."``), never bare expression strings.
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Any
+
+# As this machine's probe runs Chromium: no sandbox as root, no background networking (the
+# closed network refuses those connections). benchmarks/bench_ui.py launches it the same way.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (or ``$CAIRN_TEST_CHROMIUM``), if there is one."""
+    configured = os.environ.get("CAIRN_TEST_CHROMIUM")
+    if configured:
+        return configured
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def set_theme(page: Any, theme: str) -> None:

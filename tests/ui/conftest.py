@@ -14,40 +14,17 @@ Fixtures:
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browser import CHROMIUM_ARGS, chromium_path
 from rest_server import CairnServer
 
-CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
-# As this machine's probe runs it: no sandbox as root, and no background networking (the closed
-# network refuses those connections).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 720}
-
-
-def chromium_path() -> str | None:
-    configured = os.environ.get("CAIRN_TEST_CHROMIUM")
-    if configured:
-        return configured
-    for name in CHROMIUM_CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 @pytest.fixture(scope="session")
