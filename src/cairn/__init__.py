@@ -57,9 +57,13 @@ _ELSEWHERE = {
     "RunStatus": "cairn.entities",
     "ViewType": "cairn.entities",
     "Dataset": "cairn.entities",
+    "get_logged_model": "cairn.models.logged_models",
+    "search_logged_models": "cairn.models.logged_models",
 }
+# Flavor and model packages, imported on first attribute access: ``cairn.sklearn.log_model``.
+_SUBMODULES = ("models", "pyfunc", "sklearn")
 
-__all__ = ["__version__", *_FLUENT, *_ELSEWHERE]
+__all__ = ["__version__", *_FLUENT, *_ELSEWHERE, *_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:
@@ -67,6 +71,8 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module("cairn.tracking.fluent")
     elif name in _ELSEWHERE:
         module = importlib.import_module(_ELSEWHERE[name])
+    elif name in _SUBMODULES:
+        return importlib.import_module(f"cairn.{name}")
     else:
         raise AttributeError(f"module 'cairn' has no attribute {name!r}")
     value = getattr(module, name)
