@@ -38,6 +38,7 @@ BENCHMARKS = [
     "concurrent_start",
     "server_tracking",
     "ui",
+    "log_model",
 ]
 
 
