@@ -25,8 +25,11 @@ _log = logging.getLogger("cairn.models")
 CODE_DIR = "code"
 
 
-def prepare_directory(path: str | os.PathLike[str]) -> Path:
-    """``path`` created empty; an existing non-empty directory or a file is refused."""
+@contextmanager
+def new_model_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """``path`` created empty for a flavor to save into, and removed again if saving fails, so
+    a failed save leaves no half-written model; an existing non-empty directory or a file is
+    refused."""
     target = Path(path)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise CairnError(
@@ -35,7 +38,11 @@ def prepare_directory(path: str | os.PathLike[str]) -> Path:
             RESOURCE_ALREADY_EXISTS,
         )
     target.mkdir(parents=True, exist_ok=True)
-    return target
+    try:
+        yield target
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
 
 
 def resolve_signature(

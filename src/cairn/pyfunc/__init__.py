@@ -153,9 +153,8 @@ def save_model(
     from cairn.models import saving
     from cairn.pyfunc.model import _PythonModelWrapper, save_python_model
 
-    target = saving.prepare_directory(path)
     mlmodel = mlflow_model or Model()
-    try:
+    with saving.new_model_directory(path) as target:
         code = saving.copy_code_paths(target, code_paths)
         conf, context = save_python_model(target, python_model, artifacts=artifacts, code=code)
 
@@ -179,11 +178,6 @@ def save_model(
             extra_pip_requirements=extra_pip_requirements,
             metadata=metadata,
         )
-    except BaseException:
-        import shutil
-
-        shutil.rmtree(target, ignore_errors=True)
-        raise
 
 
 def log_model(

@@ -122,8 +122,7 @@ def save_model(
         raise CairnError.invalid(
             f"The model ({type(sk_model).__name__}) has no {pyfunc_predict_fn}() method."
         )
-    target = saving.prepare_directory(path)
-    try:
+    with saving.new_model_directory(path) as target:
         import sklearn
 
         code = saving.copy_code_paths(target, code_paths)
@@ -165,11 +164,6 @@ def save_model(
             extra_pip_requirements=extra_pip_requirements,
             metadata=metadata,
         )
-    except BaseException:
-        import shutil
-
-        shutil.rmtree(target, ignore_errors=True)
-        raise
 
 
 def log_model(
