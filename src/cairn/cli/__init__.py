@@ -33,6 +33,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "import_",
         "Copy experiments and runs from an MLflow store or server.",
     ),
+    "models": (
+        "cairn.cli.models",
+        "models",
+        "Build a saved model's Python environment; describe a model.",
+    ),
     "runs": ("cairn.cli.runs", "runs", "List, describe, delete and restore runs."),
     "server": (
         "cairn.cli.server",

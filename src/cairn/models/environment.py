@@ -214,12 +214,12 @@ def imported_distributions() -> set[str]:
     return found
 
 
-def _requirement_key(line: str) -> str:
+def requirement_key(line: str) -> str:
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
     return _normalize(match.group(1)) if match else line
 
 
-def _read_requirements(value: str | os.PathLike[str] | Iterable[str]) -> list[str]:
+def requirement_lines(value: str | os.PathLike[str] | Iterable[str]) -> list[str]:
     """A list of requirement lines, or the lines of a requirements file given by path."""
     if isinstance(value, (str, os.PathLike)):
         path = Path(value)
@@ -258,14 +258,14 @@ def infer_requirements(
             "not both."
         )
     if pip_requirements is not None:
-        return _read_requirements(pip_requirements)
+        return requirement_lines(pip_requirements)
     by_key: dict[str, str] = {}
     imported = _prune(imported_distributions(), flavor_packages)
     for dist in [*flavor_packages, *sorted(imported, key=_normalize)]:
         by_key.setdefault(_normalize(dist), pinned(dist))
     if extra_pip_requirements is not None:
-        for line in _read_requirements(extra_pip_requirements):
-            by_key[_requirement_key(line)] = line  # the user's pin wins
+        for line in requirement_lines(extra_pip_requirements):
+            by_key[requirement_key(line)] = line  # the user's pin wins
     flavor_keys = [_normalize(d) for d in flavor_packages]
     first = [by_key[k] for k in flavor_keys if k in by_key]
     rest = sorted(v for k, v in by_key.items() if k not in flavor_keys)
@@ -315,4 +315,4 @@ def write_environment(path: str | os.PathLike[str], requirements: Sequence[str])
 def read_requirements(path: str | os.PathLike[str]) -> list[str]:
     """The requirement lines of a saved model (empty if it has no requirements.txt)."""
     file = Path(path) / REQUIREMENTS_FILE
-    return _read_requirements(file) if file.is_file() else []
+    return requirement_lines(file) if file.is_file() else []
