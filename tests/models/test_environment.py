@@ -81,3 +81,12 @@ def test_environment_files(tmp_path) -> None:
     assert conda["dependencies"][0] == f"python={environment.python_version()}"
     assert conda["dependencies"][-1] == {"pip": ["numpy==2.0", "pandas"]}
     assert environment.read_requirements(tmp_path) == ["numpy==2.0", "pandas"]
+
+
+def test_pins_drop_local_version_labels() -> None:
+    """An index serves ``torch==2.13.0``, never ``2.13.0+cpu``: the pin must be installable."""
+    pytest.importorskip("torch")
+    installed = metadata.version("torch")
+    if "+" not in installed:
+        pytest.skip(f"this torch ({installed}) carries no local version label")
+    assert environment.pinned("torch") == f"torch=={installed.split('+')[0]}"

@@ -161,6 +161,8 @@ _pins_key: str | None = None
 def pinned(distribution: str) -> str:
     """``name==version`` for an installed distribution; the bare name if it is not installed.
 
+    A local version label is dropped (``torch==2.13.0+cpu`` pins ``torch==2.13.0``): package
+    indexes do not serve local versions, so the pin could not be installed anywhere else.
     Remembered per process until the installed packages change (reading a distribution's
     metadata costs about a millisecond).
     """
@@ -173,7 +175,8 @@ def pinned(distribution: str) -> str:
     if found is None:
         version = installed_version(distribution)
         name = _display_name(distribution)
-        found = _pins[distribution] = f"{name}=={version}" if version else name
+        public = version.split("+", 1)[0] if version else None
+        found = _pins[distribution] = f"{name}=={public}" if public else name
     return found
 
 
