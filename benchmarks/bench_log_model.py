@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,17 @@ def _fit() -> tuple[Any, Any]:
     return LogisticRegression(max_iter=500).fit(X, y), X
 
 
-def cairn_trial(serialization_format: str = "skops") -> dict[str, float]:
+def cairn_trial(
+    serialization_format: str = "skops", tracking_uri: str | None = None
+) -> dict[str, float]:
     import time
 
     import cairn
     import cairn.pyfunc
     import cairn.sklearn
 
+    if tracking_uri:
+        cairn.set_tracking_uri(tracking_uri)
     model, X = _fit()
     with cairn.start_run():
         t0 = time.perf_counter()
@@ -53,7 +58,7 @@ def cairn_trial(serialization_format: str = "skops") -> dict[str, float]:
     return {"first": t1 - t0, "second": t2 - t1, "load": t3 - t2}
 
 
-def mlflow_trial() -> dict[str, float]:
+def mlflow_trial(tracking_uri: str = "sqlite:///mlflow.db") -> dict[str, float]:
     import os
     import time
 
@@ -62,7 +67,7 @@ def mlflow_trial() -> dict[str, float]:
     import mlflow.pyfunc
     import mlflow.sklearn
 
-    mlflow.set_tracking_uri("sqlite:///mlflow.db")
+    mlflow.set_tracking_uri(tracking_uri)
     model, X = _fit()
     with mlflow.start_run():
         t0 = time.perf_counter()
@@ -78,6 +83,32 @@ def mlflow_trial() -> dict[str, float]:
 
 def _median(trials: list[dict[str, float]], key: str) -> float:
     return statistics.median(t[key] for t in trials)
+
+
+def _against_servers() -> tuple[list[dict[str, float]], list[dict[str, float]] | None]:
+    """The same trials with each client logging to its own tool's server (SQLite behind it)."""
+    from bench_server_tracking import server
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        with server("cairn", f"sqlite:///{work}/cairn.db", work, 1) as port:
+            url = f"http://127.0.0.1:{port}"
+            cairn = [
+                call_python(sys.executable, SCRIPT, "cairn_trial", tracking_uri=url)
+                for _ in range(TRIALS)
+            ]
+        log(f"cairn against its server: {cairn}")
+        try:
+            with server("mlflow", f"sqlite:///{work}/mlflow.db", work, 4) as port:
+                url = f"http://127.0.0.1:{port}"
+                mlflow: list[dict[str, float]] | None = [
+                    call_mlflow(SCRIPT, "mlflow_trial", tracking_uri=url) for _ in range(TRIALS)
+                ]
+            log(f"mlflow against its server: {mlflow}")
+        except (CallFailed, RuntimeError) as exc:
+            log(str(exc))
+            mlflow = None
+    return cairn, mlflow
 
 
 def run() -> list[Row]:
@@ -99,6 +130,8 @@ def run() -> list[Row]:
     def theirs(key: str) -> float | str:
         return MISSING if mlflow is None else _median(mlflow, key)
 
+    served, mlflow_served = _against_servers()
+
     return [
         Row(
             "sklearn.log_model, first call in a process",
@@ -117,6 +150,21 @@ def run() -> list[Row]:
             "ms",
         ),
         Row("pyfunc load_model + first predict", _median(cairn, "load"), theirs("load"), "ms"),
+        Row(
+            "sklearn.log_model against a local server, first call",
+            _median(served, "first"),
+            MISSING if mlflow_served is None else _median(mlflow_served, "first"),
+            unit="s",
+            target=1.0,
+            note="cairn server (1 worker) / mlflow server (4 workers), SQLite behind each; "
+            "artifacts through cairn's proxy, MLflow's written by its client directly.",
+        ),
+        Row(
+            "sklearn.log_model against a local server, later calls",
+            _median(served, "second"),
+            MISSING if mlflow_served is None else _median(mlflow_served, "second"),
+            "ms",
+        ),
     ]
 
 

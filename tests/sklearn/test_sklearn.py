@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -175,3 +177,26 @@ def test_signature_can_be_given_or_turned_off(tmp_path, iris, classifier) -> Non
     with open(tmp_path / "b" / "model.skops", "rb") as handle:
         assert handle.read(2) == b"PK"  # a zip archive, not a pickle
     assert pickle is not None
+
+
+def test_saving_with_skops_does_not_load_torch(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """skops' import walks every scikit-learn module, whose array-API layer imports torch when
+    it is installed (seconds); cairn keeps torch out of that walk, and torch still imports."""
+    pytest.importorskip("torch")
+    code = f"""
+import sys
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+import cairn.sklearn
+X = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.1]]); y = np.array([0, 1, 0, 1])
+cairn.sklearn.save_model(LogisticRegression().fit(X, y), {str(tmp_path / "m")!r})
+assert "torch" not in sys.modules, "saving loaded torch"
+loaded = cairn.sklearn.load_model({str(tmp_path / "m")!r})
+assert list(loaded.predict(X)) == list(LogisticRegression().fit(X, y).predict(X))
+import torch
+import sklearn.externals.array_api_compat.torch
+print("ok", torch.__version__)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok")

@@ -8,8 +8,10 @@ cloudpickle files run code when loaded, so loading one warns and says where it c
 
 from __future__ import annotations
 
+import importlib.abc
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -53,11 +55,43 @@ def _check_format(serialization_format: str) -> None:
         )
 
 
+class _WithoutTorch(importlib.abc.MetaPathFinder):
+    """A finder that reports torch as not installed (see :func:`_skops_io`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def _skops_io() -> Any:
+    """``skops.io``, imported without loading torch.
+
+    Importing skops.io builds its trusted-type list by importing every scikit-learn module,
+    and scikit-learn's vendored array-API layer then imports torch (1.6 s here) merely because
+    it is installed. When torch is not loaded already, it is reported missing for that one
+    import (the array-API torch module is then skipped, as on a machine without torch);
+    nothing about skops' trusted types depends on it, and torch imports normally afterwards.
+    Raises ImportError when skops is not installed.
+    """
+    if "skops.io" in sys.modules or "torch" in sys.modules:
+        import skops.io
+
+        return skops.io
+    finder = _WithoutTorch()
+    sys.meta_path.insert(0, finder)
+    try:
+        import skops.io
+    finally:
+        sys.meta_path.remove(finder)
+    return skops.io
+
+
 def _dump(model: Any, file: Path, serialization_format: str) -> list[str] | None:
     """Write the model; for skops, returns the types beyond skops' defaults it contains."""
     if serialization_format == SERIALIZATION_FORMAT_SKOPS:
         try:
-            import skops.io as sio
+            sio = _skops_io()
         except ImportError as exc:
             raise CairnError.invalid(
                 "Saving in the skops format needs skops: pip install 'cairn[skops]' (or pass "
@@ -219,7 +253,7 @@ def _load_file(file: Path, conf: Mapping[str, Any], source: str) -> Any:
     _check_format(serialization_format)
     if serialization_format == SERIALIZATION_FORMAT_SKOPS:
         try:
-            import skops.io as sio
+            sio = _skops_io()
         except ImportError as exc:
             raise CairnError.invalid(
                 "This model was saved with skops; install it: pip install 'cairn[skops]'."
