@@ -17,20 +17,20 @@ import posixpath
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
 import httpx
 
 from cairn.errors import RESOURCE_DOES_NOT_EXIST, CairnError
-from cairn.store.artifacts.local import require_local_file, walk_files
+from cairn.store.artifacts.local import require_local_file
 from cairn.store.artifacts.paths import safe_relative_path
 from cairn.store.artifacts.protocol import (
     FileInfo,
     child_path,
     chunk_reader,
-    download_tree,
 )
+from cairn.store.artifacts.transfer import download_tree, upload_tree
 from cairn.store.http import Content, HttpSettings, HttpTransport
 
 SERVICE_PATH = "/api/2.0/mlflow-artifacts/artifacts"
@@ -156,10 +156,11 @@ class HttpArtifactRepository:
         source = require_local_file(local_file)
         self._upload(str(source), _join(safe_relative_path(artifact_path), source.name))
 
-    def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
-        base = safe_relative_path(artifact_path)
-        for source, rel in walk_files(local_dir):
-            self._upload(source, _join(base, rel))
+    def log_artifacts(
+        self, local_dir: str, artifact_path: str | None = None, *, progress: Any = None
+    ) -> None:
+        """Files go up in parallel (see :mod:`cairn.store.artifacts.transfer`)."""
+        upload_tree(local_dir, artifact_path, self._upload, progress=progress)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -184,8 +185,10 @@ class HttpArtifactRepository:
         infos.sort(key=lambda info: info.path)
         return infos
 
-    def download_artifacts(self, artifact_path: str, dst_path: str | None = None) -> str:
-        return download_tree(self, artifact_path, dst_path, self._download_file)
+    def download_artifacts(
+        self, artifact_path: str, dst_path: str | None = None, *, progress: Any = None
+    ) -> str:
+        return download_tree(self, artifact_path, dst_path, self._download_file, progress=progress)
 
     def _download_file(self, path: str, dest: Path) -> None:
         response = self._get_stream(path, f"Cannot download {path!r} from {self.artifact_uri}")

@@ -7,15 +7,16 @@ import posixpath
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from cairn.errors import CairnError
 from cairn.store.artifacts.paths import resolve_inside, safe_relative_path
 from cairn.store.artifacts.protocol import FileInfo
+from cairn.store.artifacts.transfer import download_tree, upload_tree
 
 # Writes go to a hidden temp file next to the target first; listings skip these.
 _TMP_PREFIX = ".cairn-tmp-"
@@ -43,21 +44,6 @@ def require_local_file(local_file: str) -> Path:
     if not source.is_file():
         raise CairnError.not_found(f"Local file {local_file!r} does not exist or is not a file.")
     return source
-
-
-def walk_files(local_dir: str) -> Iterator[tuple[str, str]]:
-    """(local path, '/'-separated path under ``local_dir``) of every file in the tree.
-
-    What remote stores upload for ``log_artifacts``. Symlinked directories are not followed
-    (no loops), as in the local store; files behind symlinks are.
-    """
-    source = Path(local_dir)
-    if not source.is_dir():
-        raise CairnError.not_found(f"Local directory {local_dir!r} does not exist.")
-    for dirpath, _dirnames, filenames in os.walk(source):
-        rel_dir = Path(dirpath).relative_to(source).as_posix()
-        for name in filenames:
-            yield os.path.join(dirpath, name), _join("" if rel_dir == "." else rel_dir, name)
 
 
 class LocalArtifactRepository:
@@ -120,22 +106,21 @@ class LocalArtifactRepository:
         dest = _join(safe_relative_path(artifact_path), source.name)
         self._write(dest, lambda tmp: shutil.copyfile(source, tmp))
 
-    def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
-        """Files behind symlinks are copied; symlinked directories are skipped (no loops)."""
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise CairnError.not_found(f"Local directory {local_dir!r} does not exist.")
-        base = safe_relative_path(artifact_path)
-        resolve_inside(self.root, base).mkdir(parents=True, exist_ok=True)
-        for dirpath, dirnames, filenames in os.walk(source):
-            rel_dir = Path(dirpath).relative_to(source).as_posix()
-            rel_dir = _join(base, "" if rel_dir == "." else rel_dir)
-            for name in dirnames:  # keep empty directories, as a copy of the tree would
-                if not os.path.islink(os.path.join(dirpath, name)):
-                    resolve_inside(self.root, _join(rel_dir, name)).mkdir(exist_ok=True)
-            for name in filenames:
-                src = os.path.join(dirpath, name)
-                self._write(_join(rel_dir, name), lambda tmp, src=src: shutil.copyfile(src, tmp))
+    def log_artifacts(
+        self, local_dir: str, artifact_path: str | None = None, *, progress: Any = None
+    ) -> None:
+        """Files behind symlinks are copied; symlinked directories are skipped (no loops).
+
+        Empty directories are kept, as a copy of the tree would; files copy in parallel.
+        """
+
+        def make_dir(rel: str) -> None:
+            resolve_inside(self.root, rel).mkdir(parents=True, exist_ok=True)
+
+        def upload(src: str, dest: str) -> None:
+            self._write(dest, lambda tmp: shutil.copyfile(src, tmp))
+
+        upload_tree(local_dir, artifact_path, upload, make_dir=make_dir, progress=progress)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -161,33 +146,26 @@ class LocalArtifactRepository:
         infos.sort(key=lambda info: info.path)
         return infos
 
-    def download_artifacts(self, artifact_path: str, dst_path: str | None = None) -> str:
+    def download_artifacts(
+        self, artifact_path: str, dst_path: str | None = None, *, progress: Any = None
+    ) -> str:
+        """What :meth:`list_artifacts` shows, files in parallel; symlink loops are cut."""
         rel = safe_relative_path(artifact_path)
         source = resolve_inside(self.root, rel)
         if not source.exists():
             raise CairnError.not_found(f"No artifact at {artifact_path!r} under {self.root_uri}.")
-        dst_root = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp())
-        dest = dst_root / rel if rel else dst_root
-        if source.is_dir():
-            self._download_dir(rel, dest, seen=set())
-        else:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, dest)
-        return str(dest)
-
-    def _download_dir(self, rel: str, dest: Path, seen: set[Path]) -> None:
-        """Copy what :meth:`list_artifacts` shows, recursively; ``seen`` breaks symlink loops."""
-        real = resolve_inside(self.root, rel)
-        if real in seen:
-            return
-        seen.add(real)
-        dest.mkdir(parents=True, exist_ok=True)
-        for info in self.list_artifacts(rel):
-            child = dest / posixpath.basename(info.path)
-            if info.is_dir:
-                self._download_dir(info.path, child, seen)
-            else:
-                shutil.copyfile(resolve_inside(self.root, info.path), child)
+        if source.is_dir() and rel and not self.list_artifacts(rel):
+            dest = (Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp())) / rel
+            dest.mkdir(parents=True, exist_ok=True)  # an empty directory stays a directory
+            return str(dest)
+        return download_tree(
+            self,
+            rel,
+            dst_path,
+            lambda path, dest: shutil.copyfile(resolve_inside(self.root, path), dest),
+            progress=progress,
+            dir_identity=lambda path: resolve_inside(self.root, path),
+        )
 
     def local_path(self, path: str) -> Path:
         target = resolve_inside(self.root, path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import posixpath
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
@@ -33,8 +32,14 @@ class ArtifactRepository(Protocol):
         """Copy one local file into directory ``artifact_path`` (the root if None)."""
         ...
 
-    def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
-        """Copy the contents of a local directory, recursively, into ``artifact_path``."""
+    def log_artifacts(
+        self, local_dir: str, artifact_path: str | None = None, *, progress: Any = None
+    ) -> None:
+        """Copy the contents of a local directory, recursively, into ``artifact_path``.
+
+        Files move in parallel; ``progress`` shows a bar (True, False, None: when stderr is a
+        terminal, or a rich Console to draw on). See :mod:`cairn.store.artifacts.transfer`.
+        """
         ...
 
     def log_bytes(self, data: bytes, artifact_file: str) -> None:
@@ -45,8 +50,12 @@ class ArtifactRepository(Protocol):
         """The direct children of ``path`` sorted by path; [] if it is missing or a file."""
         ...
 
-    def download_artifacts(self, artifact_path: str, dst_path: str | None = None) -> str:
+    def download_artifacts(
+        self, artifact_path: str, dst_path: str | None = None, *, progress: Any = None
+    ) -> str:
         """Copy a file or a whole directory to ``dst_path`` (a new temp dir if None).
+
+        Files of a directory come down in parallel; ``progress`` as in :meth:`log_artifacts`.
 
         Returns the local path of the copy, ``dst_path/artifact_path`` as in MLflow.
         """
@@ -179,37 +188,3 @@ def child_path(base: str, name: object) -> str | None:
         return rel if safe_relative_path(rel) == rel else None
     except CairnError:
         return None
-
-
-def download_tree(
-    repo: ArtifactRepository,
-    artifact_path: str | None,
-    dst_path: str | None,
-    fetch_file: Callable[[str, Path], None],
-) -> str:
-    """``download_artifacts`` for remote stores, which can only list and fetch single files.
-
-    A path with children is a directory (remote stores have no empty ones); anything else is
-    fetched as a file, and ``fetch_file(rel, dest)`` raises RESOURCE_DOES_NOT_EXIST if it is
-    missing. Listed names were confined by the store, so ``dest`` stays under ``dst_path``.
-    """
-    rel = safe_relative_path(artifact_path)
-    dst_root = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp())
-    dest = dst_root / rel if rel else dst_root
-    entries = repo.list_artifacts(rel)
-    if not entries and rel:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fetch_file(rel, dest)
-        return str(dest)
-
-    def copy_dir(entries: list[FileInfo], into: Path) -> None:
-        into.mkdir(parents=True, exist_ok=True)
-        for info in entries:
-            child = into / posixpath.basename(info.path)
-            if info.is_dir:
-                copy_dir(repo.list_artifacts(info.path), child)
-            else:
-                fetch_file(info.path, child)
-
-    copy_dir(entries, dest)
-    return str(dest)

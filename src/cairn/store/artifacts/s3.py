@@ -24,7 +24,7 @@ from cairn.errors import (
     RESOURCE_DOES_NOT_EXIST,
     CairnError,
 )
-from cairn.store.artifacts.local import require_local_file, walk_files
+from cairn.store.artifacts.local import require_local_file
 from cairn.store.artifacts.paths import safe_relative_path
 from cairn.store.artifacts.protocol import (
     FileInfo,
@@ -34,8 +34,8 @@ from cairn.store.artifacts.protocol import (
     UploadedPart,
     child_path,
     chunk_reader,
-    download_tree,
 )
+from cairn.store.artifacts.transfer import download_tree, upload_tree
 
 if TYPE_CHECKING:
     from boto3.s3.transfer import TransferConfig
@@ -181,10 +181,11 @@ class S3ArtifactRepository:
         source = require_local_file(local_file)
         self._upload_file(str(source), _join(safe_relative_path(artifact_path), source.name))
 
-    def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
-        base = safe_relative_path(artifact_path)
-        for source, rel in walk_files(local_dir):
-            self._upload_file(source, _join(base, rel))
+    def log_artifacts(
+        self, local_dir: str, artifact_path: str | None = None, *, progress: Any = None
+    ) -> None:
+        """Files go up in parallel (see :mod:`cairn.store.artifacts.transfer`)."""
+        upload_tree(local_dir, artifact_path, self._upload_file, progress=progress)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -206,8 +207,10 @@ class S3ArtifactRepository:
         infos.sort(key=lambda info: info.path)
         return infos
 
-    def download_artifacts(self, artifact_path: str, dst_path: str | None = None) -> str:
-        return download_tree(self, artifact_path, dst_path, self._download_file)
+    def download_artifacts(
+        self, artifact_path: str, dst_path: str | None = None, *, progress: Any = None
+    ) -> str:
+        return download_tree(self, artifact_path, dst_path, self._download_file, progress=progress)
 
     def _download_file(self, path: str, dest: Path) -> None:
         key = self._file_key(path)
