@@ -40,7 +40,8 @@ def set_created(engine: Engine, model_id: str, ts: int) -> None:
 
 
 def add_metric(engine: Engine, model_id: str, run_id: str, **row: object) -> None:
-    """Link a metric to a model directly (logging them through log_batch is not built yet)."""
+    """Link a metric to a model straight in the table (search tests that need exact rows; the
+    logging path is tested by test_run_metrics_naming_a_model_become_its_metrics)."""
     value = row.pop("value")
     nan = isinstance(value, float) and math.isnan(value)
     values = {"step": 0, "timestamp": 1, "dataset_name": None, "dataset_digest": None, **row}
@@ -50,6 +51,41 @@ def add_metric(engine: Engine, model_id: str, run_id: str, **row: object) -> Non
                 model_id=model_id, run_id=run_id, value=None if nan else value, is_nan=nan, **values
             )
         )
+
+
+# ---------------------------------------------------------------- metrics of a model
+
+
+def test_run_metrics_naming_a_model_become_its_metrics(store: TrackingStore, run_id: str) -> None:
+    from cairn.entities import Metric
+
+    model = store.create_logged_model("0", name="m", source_run_id=run_id)
+    store.log_batch(
+        run_id,
+        metrics=[
+            Metric("acc", 0.75, 10, 1, model.model_id, "val", "d1g"),
+            Metric("acc", float("nan"), 11, 2, model.model_id),
+            Metric("loss", 0.5, 12, 1),  # the run's only
+        ],
+    )
+    got = {(m.key, m.step): m for m in store.get_logged_model(model.model_id).metrics}
+    assert set(got) == {("acc", 1), ("acc", 2)}
+    assert got[("acc", 1)] == LoggedModelMetric("acc", 0.75, 10, 1, run_id, "val", "d1g")
+    assert math.isnan(got[("acc", 2)].value) and got[("acc", 2)].dataset_name is None
+    # They are the run's metrics as well.
+    history = store.get_metric_history(run_id, "acc")
+    assert [m.step for m in history] == [1, 2] and history[0].value == 0.75
+    assert store.get_run(run_id).data.metrics["loss"] == 0.5
+
+
+def test_a_metric_naming_an_unknown_model_writes_nothing(store: TrackingStore, run_id: str) -> None:
+    from cairn.entities import Metric
+
+    with pytest.raises(CairnError) as exc:
+        store.log_batch(run_id, metrics=[Metric("acc", 0.1, 1, 0, "m-" + "0" * 32)])
+    assert code_of(exc) == "RESOURCE_DOES_NOT_EXIST"
+    assert store.get_metric_history(run_id, "acc") == []  # no partial write
+    assert "acc" not in store.get_run(run_id).data.metrics
 
 
 # ---------------------------------------------------------------- create and get

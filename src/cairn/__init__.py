@@ -61,7 +61,7 @@ _ELSEWHERE = {
     "search_logged_models": "cairn.models.logged_models",
 }
 # Flavor and model packages, imported on first attribute access: ``cairn.sklearn.log_model``.
-_SUBMODULES = ("models", "pyfunc", "sklearn", "pytorch", "xgboost", "lightgbm", "onnx")
+_SUBMODULES = ("data", "models", "pyfunc", "sklearn", "pytorch", "xgboost", "lightgbm", "onnx")
 
 __all__ = ["__version__", *_FLUENT, *_ELSEWHERE, *_SUBMODULES]
 

@@ -171,6 +171,27 @@ def test_datasets(mlflow: Any, client: Any) -> None:
     assert [r.info.run_id for r in context] == [run.info.run_id]
 
 
+def test_metrics_of_a_logged_model(mlflow: Any, client: Any) -> None:
+    """MLflow 3: a metric logged with model_id (and a dataset) is the run's and the model's."""
+    import pandas as pd
+
+    mlflow.set_experiment("client-model-metrics")
+    frame = pd.DataFrame({"x": [1.0, 2.0], "y": [0.0, 1.0]})
+    dataset = mlflow.data.from_pandas(frame, name="eval", targets="y")
+    with mlflow.start_run() as run:
+        model = mlflow.initialize_logged_model(name="clf")
+        mlflow.log_metric("acc", 0.875, step=3, model_id=model.model_id, dataset=dataset)
+        mlflow.log_metric("loss", 0.25, step=3)
+    metrics = mlflow.get_logged_model(model.model_id).metrics
+    assert [(m.key, m.value, m.step, m.run_id) for m in metrics] == [
+        ("acc", 0.875, 3, run.info.run_id)
+    ]
+    assert (metrics[0].dataset_name, metrics[0].dataset_digest) == ("eval", dataset.digest)
+    assert client.get_run(run.info.run_id).data.metrics == {"acc": 0.875, "loss": 0.25}
+    with mlflow.start_run(), pytest.raises(Exception, match="not found"):
+        mlflow.log_metric("acc", 0.5, model_id="m-" + "0" * 32, synchronous=True)
+
+
 # ---------------------------------------------------------------- the command
 
 

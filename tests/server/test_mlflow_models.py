@@ -347,20 +347,26 @@ def test_metrics_linked_to_a_model(
         mlflow.log_metric("accuracy", accuracy, model_id=info.model_id)
         mlflow.log_metric("loss", 0.25, step=3, model_id=info.model_id)
         mlflow.log_metrics({"f1": 0.9, "recall": 0.8}, model_id=info.model_id)
-        mlflow.log_metric("unlinked", 1.0)
+        # No model_id given: the mlflow 3.17 client sends the model log_model just made active.
+        mlflow.log_metric("later", 1.0)
     metrics = client.get_run(run.info.run_id).data.metrics
     assert metrics == {
         "accuracy": accuracy,
         "loss": 0.25,
         "f1": 0.9,
         "recall": 0.8,
-        "unlinked": 1.0,
+        "later": 1.0,
     }
     logged = client.get_logged_model(info.model_id)
     assert str(logged.status) == "READY" and logged.source_run_id == run.info.run_id
-    linked = {m.key: m.value for m in logged.metrics or []}
-    print(f"\n[{server.backend}] metrics the logged model lists: {sorted(linked)}")
-    if linked:  # MLflow links them; cairn may not (yet), but never half or wrongly
-        assert linked == {"accuracy": accuracy, "loss": 0.25, "f1": 0.9, "recall": 0.8}
+    linked = {m.key: (m.value, m.run_id) for m in logged.metrics or []}
+    by_run = run.info.run_id
+    assert linked == {
+        "accuracy": (accuracy, by_run),
+        "loss": (0.25, by_run),
+        "f1": (0.9, by_run),
+        "recall": (0.8, by_run),
+        "later": (1.0, by_run),
+    }
     found = mlflow.search_logged_models(experiment_ids=[experiment_id], output_format="list")
     assert [m.model_id for m in found] == [info.model_id]

@@ -217,3 +217,23 @@ def test_artifact_helpers_through_the_fluent_api(tmp_path) -> None:
     local = cairn.download_artifacts(run.info.run_id, "notes", str(tmp_path / "dl"))
     assert (Path(local) / "readme.txt").read_text() == "hello"
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_a_metric_of_a_logged_model_is_written_at_once_after_the_runs_earlier_points() -> None:
+    import pandas as pd
+
+    dataset = cairn.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0]}), name="eval")
+    with cairn.start_run() as run:
+        model = cairn.TrackingClient().store.create_logged_model(
+            run.info.experiment_id, name="m", source_run_id=run.info.run_id
+        )
+        cairn.log_metric("acc", 0.5, step=0)  # buffered
+        cairn.log_metric("acc", 0.75, step=1, model_id=model.model_id, dataset=dataset)
+        linked = cairn.get_logged_model(model.model_id).metrics  # before the run ends
+        with pytest.raises(CairnError) as exc:
+            cairn.log_metric("acc", 0.9, step=2, model_id="m-" + "0" * 32)
+        assert exc.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert [(m.key, m.value, m.step, m.dataset_name) for m in linked] == [("acc", 0.75, 1, "eval")]
+    assert linked[0].dataset_digest == dataset.digest
+    history = cairn.TrackingClient().get_metric_history(run.info.run_id, "acc")
+    assert [(m.step, m.value) for m in history] == [(0, 0.5), (1, 0.75)]

@@ -12,10 +12,16 @@ if TYPE_CHECKING:
 
 
 class Metric(msgspec.Struct, frozen=True, gc=False):
+    """One point. With ``model_id`` (MLflow 3) it is also recorded as a metric of that logged
+    model, measured on the dataset named by ``dataset_name``/``dataset_digest`` if given."""
+
     key: str
     value: float
     timestamp: int
     step: int = 0
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 class MetricHistory(msgspec.Struct, frozen=True):

@@ -71,6 +71,9 @@ class MetricMessage(Message):
     value: float
     timestamp: Int64
     step: Int64 = 0
+    model_id: str = ""
+    dataset_name: str = ""
+    dataset_digest: str = ""
 
 
 class DatasetMessage(Message):
@@ -254,6 +257,9 @@ class LogMetric(RunRef, kw_only=True):
     value: float
     timestamp: Int64
     step: Int64 = 0
+    model_id: str = ""
+    dataset_name: str = ""
+    dataset_digest: str = ""
 
 
 class SetKeyValue(RunRef, kw_only=True):
@@ -430,11 +436,22 @@ def metric_to_json(metric: Metric, run_id: str | None = None) -> dict[str, Any]:
     }
     if run_id is not None:
         out["run_id"] = run_id
+    for field in ("model_id", "dataset_name", "dataset_digest"):
+        if getattr(metric, field, None):
+            out[field] = getattr(metric, field)
     return out
 
 
-def metric_from_message(msg: MetricMessage) -> Metric:
-    return Metric(msg.key, msg.value, msg.timestamp, msg.step)
+def metric_from_message(msg: MetricMessage | LogMetric) -> Metric:
+    return Metric(
+        msg.key,
+        msg.value,
+        msg.timestamp,
+        msg.step,
+        msg.model_id or None,
+        msg.dataset_name or None,
+        msg.dataset_digest or None,
+    )
 
 
 def metric_from_json(data: Mapping[str, Any]) -> Metric:

@@ -151,11 +151,20 @@ class TrackingClient:
         value: float,
         timestamp: int | None = None,
         step: int | None = None,
+        model_id: str | None = None,
+        dataset: Any = None,
     ) -> None:
-        self.store.log_batch(
-            run_id,
-            metrics=[Metric(key, value, now_ms() if timestamp is None else timestamp, step or 0)],
+        """One point; with ``model_id`` also a metric of that logged model (on ``dataset``)."""
+        point = Metric(
+            key,
+            value,
+            now_ms() if timestamp is None else timestamp,
+            step or 0,
+            model_id,
+            getattr(dataset, "name", None),
+            getattr(dataset, "digest", None),
         )
+        self.store.log_batch(run_id, metrics=[point])
 
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
         self.store.log_batch(run_id, params=[Param(key, validation.stringify_value(value))])

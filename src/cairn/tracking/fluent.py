@@ -316,8 +316,32 @@ def log_metric(
     synchronous: bool | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
-    """Log one metric point; returns in microseconds and never waits for the database."""
+    """Log one metric point; returns in microseconds and never waits for the database.
+
+    With ``model_id`` (a logged model's id) the point is also that model's metric, measured on
+    ``dataset`` (anything with ``name`` and ``digest``, e.g. what ``cairn.data`` builds); such
+    a point is written at once, so an unknown model is reported here.
+    """
+    if model_id is not None or dataset is not None:
+        rid, logger = _target(run_id)
+        key = validation.validate_key(key)
+        point = Metric(
+            key,
+            validation.validate_metric_value(key, value),
+            _time_ns() // 1_000_000
+            if timestamp is None
+            else validation.validate_timestamp(timestamp),
+            0 if step is None else validation.validate_step(step),
+            model_id,
+            getattr(dataset, "name", None),
+            getattr(dataset, "digest", None),
+        )
+        logger.flush(rid)  # the run's earlier points first
+        logger.store.log_batch(rid, metrics=[point])
+        return
     if run_id is None and _stack:  # the hot path, inlined
         top = _stack[-1]
         rid, logger = top._run.info.run_id, top._logger

@@ -50,6 +50,11 @@ class BatchingLogger:
 
     # -------------------------------------------------------------- called per value
 
+    @property
+    def store(self) -> TrackingStore:
+        """The store written to (for writes that must not wait in a batch)."""
+        return self._store
+
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
         if self._thread is None:
             self._start()

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from cairn import validation
-from cairn.entities import LoggedModelOutput, Metric, MetricHistory, Param, Run, RunTag
+from cairn.entities import LoggedModelOutput, MetricHistory, Param, Run, RunTag
 from cairn.errors import CairnError
 from cairn.search.paging import decode_page_token, encode_page_token
 from cairn.server import wire
@@ -220,8 +220,7 @@ class TrackingApi:
     # ------------------------------------------------------------------ logging
 
     def log_metric(self, req: wire.LogMetric) -> Body:
-        metric = Metric(req.key, req.value, req.timestamp, req.step)
-        self.store.log_batch(req.id, metrics=[metric])
+        self.store.log_batch(req.id, metrics=[wire.metric_from_message(req)])
         return {}
 
     def log_param(self, req: wire.SetKeyValue) -> Body:
@@ -238,9 +237,10 @@ class TrackingApi:
 
     def log_batch(self, req: wire.LogBatch) -> Body:
         """Metrics go to the store as columns (one array append per point, no entities); a
-        batch with params takes the entity path, where the store checks repeated params."""
+        batch with params or with metrics of a logged model takes the entity path, where the
+        store checks repeated params and records the model links."""
         validation.validate_batch_sizes(len(req.metrics), len(req.params), len(req.tags))
-        if req.params:
+        if req.params or any(m.model_id for m in req.metrics):
             self.store.log_batch(
                 req.id,
                 metrics=[wire.metric_from_message(m) for m in req.metrics],

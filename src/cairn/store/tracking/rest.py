@@ -110,6 +110,9 @@ def _metric_to_json(metric: Metric) -> dict[str, Any]:
             validation.validate_metric_value(key, metric.value),
             validation.validate_timestamp(metric.timestamp),
             validation.validate_step(metric.step),
+            metric.model_id,
+            metric.dataset_name,
+            metric.dataset_digest,
         )
     )
 

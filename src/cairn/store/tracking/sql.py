@@ -767,7 +767,8 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
                 )
             param_map[key] = value
         tag_map = dict(validation.validate_tag(tag.key, tag.value) for tag in tags or ())
-        self._write(run_id, metric_cols, param_map, tag_map)
+        model_metrics = [m for m in metrics or () if m.model_id]
+        self._write(run_id, metric_cols, param_map, tag_map, model_metrics)
 
     def log_columns(
         self,
@@ -808,6 +809,7 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
         metrics: dict[str, MetricColumns],
         params: dict[str, str],
         tags: dict[str, str],
+        model_metrics: Sequence[Metric] = (),
     ) -> None:
         if RUN_NAME_TAG in tags:
             validation.validate_run_name(tags[RUN_NAME_TAG])
@@ -820,6 +822,8 @@ class SqlTrackingStore(SqlLoggedModelsMixin):
             metrics = {k: c for k, c in metrics.items() if len(c)}
             if metrics:
                 self._write_metrics(conn, run_id, metrics)
+            if model_metrics:
+                self._link_model_metrics(conn, run_id, model_metrics)
             refresh_run_summary(
                 conn, run_id, params=bool(params), tags=bool(tags), metrics=bool(metrics)
             )

@@ -38,6 +38,7 @@ from cairn.entities import (
     LoggedModelMetric,
     LoggedModelOutput,
     LoggedModelStatus,
+    Metric,
     PagedList,
 )
 from cairn.errors import CairnError
@@ -133,6 +134,40 @@ class SqlLoggedModelsMixin:
             _model_row(conn, model_id)
             _touch(conn, model_id, status=status)
             return _load_models(conn, [model_id])[0]
+
+    def _link_model_metrics(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+        """Record run metrics that name a logged model as that model's metrics too (in the
+        caller's transaction: an unknown model refuses the whole write)."""
+        ids = sorted({m.model_id for m in metrics if m.model_id})
+        known = set(
+            conn.execute(
+                select(_lm.c.model_id).where(
+                    _lm.c.model_id.in_(ids), _lm.c.lifecycle_stage == LifecycleStage.ACTIVE
+                )
+            ).scalars()
+        )
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise CairnError.not_found(f"Logged model '{missing[0]}' not found.")
+        rows = []
+        for m in metrics:
+            value = float(m.value)
+            is_nan = value != value
+            rows.append(
+                {
+                    "model_id": m.model_id,
+                    "key": m.key,
+                    "value": None if is_nan else value,
+                    "is_nan": is_nan,
+                    "step": m.step,
+                    "timestamp": m.timestamp,
+                    "run_id": run_id,
+                    "dataset_name": m.dataset_name,
+                    "dataset_digest": m.dataset_digest,
+                }
+            )
+        keys = ("model_id", "key", "timestamp", "step", "run_id")
+        upsert(conn, t.logged_model_metrics, rows, keys=keys, update=("value", "is_nan"))
 
     def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
         """Add params; like a run's they never change (the same value again is fine)."""
