@@ -27,10 +27,15 @@ const LIVE_RUNS_MS = 10000; // and the runs (diff table, plots) this often
  */
 function useReadiness(root, loaded) {
   const frame = useRef(0);
+  // The check runs a frame later: it must see `loaded` as it is then, not as it was when the
+  // frame was requested (a frame asked for before the data came would otherwise say "false"
+  // after it came, and nothing below the fold would paint to ask again).
+  const isLoaded = useRef(loaded);
+  isLoaded.current = loaded;
   const check = useCallback(() => {
     const el = root.current;
     if (!el) return;
-    let ready = loaded;
+    let ready = isLoaded.current;
     if (ready) {
       const bottom = window.innerHeight;
       for (const chart of el.querySelectorAll('[data-testid="metric-chart"]')) {
@@ -42,7 +47,7 @@ function useReadiness(root, loaded) {
       }
     }
     el.dataset.ready = ready ? "true" : "false";
-  }, [loaded]);
+  }, []);
   const later = useCallback(() => {
     if (frame.current) return;
     frame.current = requestAnimationFrame(() => {
