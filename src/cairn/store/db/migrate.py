@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from cairn.errors import CairnError
 from cairn.store.db.engine import write_transaction
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_ID = 0x0CA1_2000
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -267,4 +268,157 @@ run_outputs = Table(
     Column("step", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_uuid", "model_id", "step", name="pk_run_outputs"),
     Index("ix_run_outputs_model", "model_id"),
+)
+
+# --- The model registry ----------------------------------------------------------------------
+# Registered models are keyed by name; their versions, tags and aliases follow a rename through
+# ON UPDATE CASCADE. A version records its run and logged model without foreign keys, so
+# purging a run leaves the registry whole (as in MLflow). Version numbers are never reused:
+# ``next_version`` only grows.
+
+_registered_fk = {"ondelete": "CASCADE", "onupdate": "CASCADE"}
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Column("description", Text),
+    Column("user_id", String(256)),
+    Column("next_version", Integer, nullable=False),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column(
+        "name",
+        String(256),
+        ForeignKey("registered_models.name", **_registered_fk),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("name", "key", name="pk_registered_model_tags"),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column(
+        "name",
+        String(256),
+        ForeignKey("registered_models.name", **_registered_fk),
+        nullable=False,
+    ),
+    Column("version", Integer, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Column("description", Text),
+    Column("user_id", String(256)),
+    Column("current_stage", String(20), nullable=False),
+    # What the user registered (runs:/..., models:/m-..., an artifact URI) and where its files
+    # are (the artifact location it resolved to, which get-download-uri answers).
+    Column("source", Text, nullable=False),
+    Column("storage_location", Text),
+    Column("run_id", String(32)),
+    Column("model_id", String(36)),
+    Column("run_link", Text),
+    Column("status", String(20), nullable=False),
+    Column("status_message", Text),
+    PrimaryKeyConstraint("name", "version", name="pk_model_versions"),
+    Index("ix_model_versions_run", "run_id"),
+    Index("ix_model_versions_model", "model_id"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("name", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("name", "version", "key", name="pk_model_version_tags"),
+    ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        name="fk_model_version_tags_version",
+        **_registered_fk,
+    ),
+)
+
+registered_model_aliases = Table(
+    "registered_model_aliases",
+    metadata,
+    Column("name", String(256), nullable=False),
+    Column("alias", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("name", "alias", name="pk_registered_model_aliases"),
+    # Deleting a version drops the aliases that pointed at it, as in MLflow.
+    ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        name="fk_registered_model_aliases_version",
+        **_registered_fk,
+    ),
+)
+
+# The audit trail: one row per change to a registered model or version, written in the
+# transaction that made the change. ``name`` follows renames so a model's history stays whole;
+# rows outlive the model (deleting a model is itself an event). Also the webhook outbox's source.
+registry_events = Table(
+    "registry_events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("user_id", String(256), nullable=False),
+    Column("event", String(64), nullable=False),  # "model_version_alias.created", ...
+    Column("name", String(256), nullable=False),
+    Column("version", Integer),
+    Column("before_json", Text),  # JSON objects of the changed fields, before and after
+    Column("after_json", Text),
+    Index("ix_registry_events_name", "name", "event_id"),
+)
+
+# --- Webhooks: subscriptions to registry events, and the outbox of their deliveries -----------
+# A delivery row is written in the same transaction as the event it reports, so an event is
+# never lost and never blocks the call that caused it; a background dispatcher sends it.
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("webhook_id", String(36), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("description", Text),
+    Column("secret", Text),  # the HMAC key; never returned by the API
+    Column("status", String(20), nullable=False),  # ACTIVE, DISABLED
+    Column("events_json", Text, nullable=False),  # JSON list of "entity.action" names
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", String(36), primary_key=True),
+    Column(
+        "webhook_id",
+        String(36),
+        ForeignKey("webhooks.webhook_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event", String(64), nullable=False),
+    Column("event_id", Integer),  # the registry_events row; NULL for test pings
+    Column("payload", Text, nullable=False),  # the JSON body sent
+    Column("status", String(20), nullable=False),  # PENDING, SUCCEEDED, FAILED
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_time", BigInteger),  # NULL once finished
+    Column("last_attempt_time", BigInteger),
+    Column("response_status", Integer),
+    Column("error", Text),
+    Column("creation_time", BigInteger, nullable=False),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_time"),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "creation_time"),
 )
