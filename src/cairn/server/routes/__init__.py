@@ -7,6 +7,8 @@ both ``/api/2.0/mlflow`` and ``/ajax-api/2.0/mlflow``. ``ROOT_ROUTE_MODULES`` gi
 API_ROUTE_MODULES = (
     "cairn.server.routes.tracking",
     "cairn.server.routes.logged_models",
+    "cairn.server.routes.registry",
+    "cairn.server.routes.webhooks",
 )
 ROOT_ROUTE_MODULES = (
     "cairn.server.routes.system",
