@@ -201,3 +201,84 @@ def validate_max_results(max_results: object, limit: int) -> int:
             f"Invalid max_results {max_results!r}: it must be an integer between 1 and {limit}."
         )
     return max_results
+
+
+# --- the model registry -----------------------------------------------------------------------
+
+MAX_REGISTERED_MODEL_NAME_LENGTH = 256
+MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH = 100_000
+MAX_REGISTERED_MODEL_ALIAS_LENGTH = 255
+MAX_MODEL_VERSION = 2**31 - 1  # versions are 32-bit integers in every database
+MAX_RESULTS_SEARCH_REGISTERED_MODELS = 1000
+MAX_RESULTS_SEARCH_MODEL_VERSIONS = 200_000
+_ALIAS_RE = re.compile(r"[\w\-]+")
+_VERSION_ALIAS_RE = re.compile(r"[vV]\d+")
+
+
+def validate_model_name(name: object, what: str = "name") -> str:
+    """A registered model name: it becomes a URI segment (``models:/<name>/<version>``), so no
+    ``/`` or ``:``, and a path that names itself (no ``..``, ``.``, ``//``, leading ``/``)."""
+    if not isinstance(name, str):
+        raise CairnError.invalid(f"Invalid registered model {what} {name!r}: it must be a string.")
+    if not name.strip():
+        raise CairnError.invalid(f"Invalid registered model {what}: it must not be empty.")
+    if len(name) > MAX_REGISTERED_MODEL_NAME_LENGTH:
+        raise CairnError.invalid(
+            f"Registered model {what} '{name[:40]}...' is {len(name)} characters long; the limit "
+            f"is {MAX_REGISTERED_MODEL_NAME_LENGTH}."
+        )
+    if "/" in name or ":" in name:
+        raise CairnError.invalid(
+            f"Invalid registered model {what} {name!r}: names cannot contain '/' or ':'."
+        )
+    if "\x00" in name:
+        raise CairnError.invalid(f"Invalid registered model {what} {name!r}: it contains NUL.")
+    normalized = posixpath.normpath(name)
+    if normalized != name or normalized == "." or normalized.startswith(".."):
+        raise CairnError.invalid(
+            f"Invalid registered model {what} {name!r}: names may be used as paths and must not "
+            f"resolve to another name (this one resolves to {normalized!r})."
+        )
+    return name
+
+
+def validate_model_version(version: object) -> int:
+    """A version number as given by the API (an int, or its decimal text on the wire)."""
+    number: int | None = None
+    if type(version) is int:
+        number = version
+    elif isinstance(version, str) and version.strip().isascii() and version.strip().isdigit():
+        number = int(version.strip())
+    if number is None or not 1 <= number <= MAX_MODEL_VERSION:
+        raise CairnError.invalid(
+            f"Invalid model version {version!r}: versions are positive integers."
+        )
+    return number
+
+
+def validate_registry_tag(key: object, value: object) -> tuple[str, str]:
+    """A registered-model or model-version tag (MLflow allows long values here)."""
+    return validate_tag(key, value, MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH)
+
+
+def validate_alias(alias: object, reserved_ok: bool = False) -> str:
+    """A registered model alias: letters, digits, ``_`` and ``-``. ``latest`` and ``v<n>``
+    already mean something in ``models:/<name>@...`` URIs, so they cannot be set
+    (``reserved_ok`` lets a lookup or a delete name them)."""
+    if not isinstance(alias, str) or not alias:
+        raise CairnError.invalid(f"Invalid alias {alias!r}: it must be a non-empty string.")
+    if len(alias) > MAX_REGISTERED_MODEL_ALIAS_LENGTH:
+        raise CairnError.invalid(
+            f"Alias '{alias[:40]}...' is {len(alias)} characters long; the limit is "
+            f"{MAX_REGISTERED_MODEL_ALIAS_LENGTH}."
+        )
+    if not _ALIAS_RE.fullmatch(alias):
+        raise CairnError.invalid(
+            f"Invalid alias {alias!r}: aliases may only contain alphanumerics, underscores (_) "
+            "and dashes (-)."
+        )
+    if not reserved_ok and alias.lower() == "latest":
+        raise CairnError.invalid("The alias 'latest' (in any case) is reserved.")
+    if not reserved_ok and _VERSION_ALIAS_RE.fullmatch(alias):
+        raise CairnError.invalid(f"The alias {alias!r} is reserved: it names a version.")
+    return alias

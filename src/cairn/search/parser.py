@@ -46,7 +46,7 @@ from cairn.search.ast import (
     Value,
 )
 
-Kind = Literal["runs", "experiments", "logged_models"]
+Kind = Literal["runs", "experiments", "logged_models", "registered_models", "model_versions"]
 
 # How many NOTs and parentheses may be open at once. Bounds recursion here and in SQLAlchemy,
 # and keeps the SQL within SQLite's parser stack (which overflows at ~40 nested NOTs).
@@ -107,6 +107,32 @@ _LOGGED_MODEL_ATTRIBUTES = _attribute_table(
     },
 )
 
+# The model registry (MLflow's registered-model and model-version search, with timestamps).
+_REGISTERED_MODEL_ATTRIBUTES = _attribute_table(
+    _Attribute("name", numeric=False, nullable=False),
+    _Attribute("creation_timestamp", numeric=True, nullable=False),
+    _Attribute("last_updated_timestamp", numeric=True, nullable=False),
+    aliases={"timestamp": "last_updated_timestamp"},
+)
+
+_MODEL_VERSION_ATTRIBUTES = _attribute_table(
+    _Attribute("name", numeric=False, nullable=False),
+    _Attribute("version_number", numeric=True, nullable=False),
+    _Attribute("run_id", numeric=False, nullable=True),
+    _Attribute("source_path", numeric=False, nullable=False),
+    _Attribute("model_id", numeric=False, nullable=True),
+    _Attribute("user_id", numeric=False, nullable=True),
+    _Attribute("current_stage", numeric=False, nullable=False),
+    _Attribute("status", numeric=False, nullable=False),
+    _Attribute("creation_timestamp", numeric=True, nullable=False),
+    _Attribute("last_updated_timestamp", numeric=True, nullable=False),
+    aliases={
+        "source": "source_path",
+        "version": "version_number",
+        "timestamp": "last_updated_timestamp",
+    },
+)
+
 _ATTRIBUTE_PREFIXES = {"attribute": ATTRIBUTE, "attributes": ATTRIBUTE, "attr": ATTRIBUTE}
 _TAG_PREFIXES = {"tag": TAG, "tags": TAG}
 
@@ -159,6 +185,18 @@ _LANGUAGES: dict[str, _Language] = {
         "metrics., params., tags. or attributes.",
         _LOGGED_MODEL_ATTRIBUTES,
         frozenset({ATTRIBUTE, METRIC}),
+    ),
+    "registered_models": _Language(
+        {**_TAG_PREFIXES, **_ATTRIBUTE_PREFIXES},
+        "tags. or attributes.",
+        _REGISTERED_MODEL_ATTRIBUTES,
+        frozenset({ATTRIBUTE}),
+    ),
+    "model_versions": _Language(
+        {**_TAG_PREFIXES, **_ATTRIBUTE_PREFIXES},
+        "tags. or attributes.",
+        _MODEL_VERSION_ATTRIBUTES,
+        frozenset({ATTRIBUTE}),
     ),
 }
 
