@@ -259,7 +259,7 @@ import json
 import os
 import platform
 from google.protobuf.descriptor import FieldDescriptor as F
-from mlflow.protos import mlflow_artifacts_pb2, service_pb2
+from mlflow.protos import mlflow_artifacts_pb2, model_registry_pb2, service_pb2, webhooks_pb2
 SCALARS = {F.TYPE_STRING: "string", F.TYPE_INT64: "int64", F.TYPE_INT32: "int32",
            F.TYPE_DOUBLE: "double", F.TYPE_BOOL: "bool"}
 def kind(f):
@@ -276,7 +276,8 @@ def fields(m):
         out[f.name] = [kind(f), repeated, required]
     return out
 endpoints, messages = {}, {}
-for module, prefix in ((service_pb2, "/api/2.0"), (mlflow_artifacts_pb2, "/api/2.0")):
+for module in (service_pb2, mlflow_artifacts_pb2, model_registry_pb2, webhooks_pb2):
+    prefix = "/api/2.0"
     for service in module.DESCRIPTOR.services_by_name.values():
         for method in service.methods:
             rpc = [v for o, v in method.GetOptions().ListFields() if o.name == "rpc"]

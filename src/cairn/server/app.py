@@ -17,13 +17,15 @@ from cairn.server.http import EXCEPTION_HANDLERS
 from cairn.server.middleware import build_middleware
 from cairn.server.routes import API_PREFIXES, API_ROUTE_MODULES, ROOT_ROUTE_MODULES
 from cairn.server.routing import ExactPathRouter
+from cairn.store.registry import get_registry_store
 from cairn.store.tracking import get_tracking_store
 
 
 def create_app(config: ServerConfig | None = None) -> Starlette:
     config = config or ServerConfig()
     store = get_tracking_store(config.backend_store_uri, config.experiment_artifact_root)
-    ctx = ServerContext(config=config, tracking=store)
+    registry = get_registry_store(config.backend_store_uri)  # the same database
+    ctx = ServerContext(config=config, tracking=store, registry=registry)
     api: list[BaseRoute] = []
     for name in API_ROUTE_MODULES:
         api.extend(importlib.import_module(name).routes(ctx))

@@ -10,6 +10,7 @@ from cairn.server.config import ServerConfig
 from cairn.store.artifacts import ArtifactRepository, get_artifact_repository, safe_relative_path
 
 if TYPE_CHECKING:
+    from cairn.store.registry.protocol import RegistryStore
     from cairn.store.tracking.protocol import TrackingStore
 
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 class ServerContext:
     config: ServerConfig
     tracking: TrackingStore
+    registry: RegistryStore  # the same database as ``tracking``
 
     def artifact_repository(self, uri: str) -> ArtifactRepository:
         """The repository behind an artifact root the server recorded (a run's, a model's).

@@ -58,6 +58,22 @@ ENUMS: dict[str, tuple[str, ...]] = {
         "LOGGED_MODEL_UPLOAD_FAILED",
     ),
     "XAxis": ("step", "wall", "relative"),
+    "ModelVersionStatus": ("PENDING_REGISTRATION", "FAILED_REGISTRATION", "READY"),
+    "WebhookStatus": ("ACTIVE", "DISABLED"),
+    "WebhookEntity": (
+        "ENTITY_UNSPECIFIED",
+        "REGISTERED_MODEL",
+        "MODEL_VERSION",
+        "MODEL_VERSION_TAG",
+        "MODEL_VERSION_ALIAS",
+        "PROMPT",
+        "PROMPT_VERSION",
+        "PROMPT_TAG",
+        "PROMPT_VERSION_TAG",
+        "PROMPT_ALIAS",
+        "BUDGET_POLICY",
+    ),
+    "WebhookAction": ("ACTION_UNSPECIFIED", "CREATED", "UPDATED", "DELETED", "SET", "EXCEEDED"),
 }
 
 MESSAGES: dict[str, str] = {
@@ -95,6 +111,21 @@ MESSAGES: dict[str, str] = {
     "LoggedModelOrderBy": "field_name! ascending:bool dataset_name dataset_digest",
     "MultipartUploadCredential": "url part_number:int64 headers:map",
     "MultipartUploadPart": "part_number:int64 etag url",
+    # the model registry (MLflow's model_registry.proto)
+    "RegisteredModelTag": "key value",
+    "ModelVersionTag": "key value",
+    "RegisteredModelAlias": "alias version",
+    "ModelVersion": "name version creation_timestamp:int64 last_updated_timestamp:int64 user_id "
+    "current_stage description source run_id status:ModelVersionStatus status_message "
+    "tags:ModelVersionTag[] run_link aliases[] model_id",
+    "RegisteredModel": "name creation_timestamp:int64 last_updated_timestamp:int64 user_id "
+    "description latest_versions:ModelVersion[] tags:RegisteredModelTag[] "
+    "aliases:RegisteredModelAlias[]",
+    # registry webhooks (MLflow's webhooks.proto; cairn's answers add fields of its own)
+    "WebhookEvent": "entity:WebhookEntity! action:WebhookAction!",
+    "Webhook": "webhook_id name description url events:WebhookEvent[] status:WebhookStatus "
+    "creation_timestamp:int64 last_updated_timestamp:int64",
+    "WebhookTestResult": "success:bool response_status:int32 response_body error_message",
 }
 
 
@@ -103,6 +134,10 @@ UI_MESSAGES: dict[str, str] = {
     "ExperimentSummary": "experiment_id run_count:int64 last_activity:int64",
     "DownsampledSeries": "run_id x:any[] y:any[] total_points:int64 points_in_range:int64 "
     "downsampled:bool x_extent:any[]",
+    "RegistryEvent": "event_id:int64 timestamp:int64 user_id event name version:any "
+    "before:any after:any",
+    "ModelVersionLineage": "name version:int64 source run_id:any run_name:any "
+    "experiment_id:any git_commit:any model_id:any model_name:any datasets:any[]",
 }
 
 
@@ -127,6 +162,13 @@ _SEARCH_EXPERIMENTS = "max_results:int64 page_token filter order_by[] view_type:
 _EXPERIMENTS_PAGE = "experiments:Experiment[] next_page_token"
 _RUN_TAG = "run_id run_uuid key! value!"
 _LISTING = "root_uri files:FileInfo[] next_page_token"
+_RM, _MV = f"{API}/registered-models", f"{API}/model-versions"
+_REGISTERED_MODEL = "registered_model:RegisteredModel"
+_MODEL_VERSION = "model_version:ModelVersion"
+_VERSION_REF = "name! version!"
+_SEARCH_REGISTRY = "filter max_results:int64 order_by[] page_token"
+_LATEST_VERSIONS = ("name! stages[]", "model_versions:ModelVersion[]")
+_WEBHOOK = "webhook:Webhook"
 _RUN_COLUMNS = (
     "run_id[] run_name[] experiment_id[] status[] start_time:any[] end_time:any[] user_id[] "
     "parent_run_id:any[] lifecycle_stage[] columns:any next_page_token:any"
@@ -213,6 +255,55 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{API}/logged-models/{{model_id}}/artifacts/files",
              "Download a logged model's artifact", "model_id! artifact_file_path",
              produces=BINARY),
+    # ---------------------------------------------------------------- the model registry
+    _op("POST", f"{_RM}/create", "Create a registered model",
+        "name! tags:RegisteredModelTag[] description", _REGISTERED_MODEL),
+    _op("GET", f"{_RM}/get", "Get a registered model", "name!", _REGISTERED_MODEL),
+    _op("POST", f"{_RM}/rename", "Rename a registered model", "name! new_name",
+        _REGISTERED_MODEL),
+    _op("PATCH", f"{_RM}/update", "Update a registered model's description",
+        "name! description", _REGISTERED_MODEL),
+    _op("DELETE", f"{_RM}/delete", "Delete a registered model and its versions", "name!"),
+    _op("GET", f"{_RM}/search", "Search registered models", _SEARCH_REGISTRY,
+        "registered_models:RegisteredModel[] next_page_token"),
+    _op("POST", f"{_RM}/get-latest-versions", "The newest version in each stage",
+        *_LATEST_VERSIONS),
+    _op("GET", f"{_RM}/get-latest-versions", "The newest version in each stage (query)",
+        *_LATEST_VERSIONS),
+    _op("POST", f"{_RM}/set-tag", "Set a registered model tag", "name! key! value!"),
+    _op("DELETE", f"{_RM}/delete-tag", "Delete a registered model tag", "name! key!"),
+    _op("POST", f"{_RM}/alias", "Point an alias at a version", "name! alias! version!"),
+    _op("DELETE", f"{_RM}/alias", "Delete an alias", "name! alias!"),
+    _op("GET", f"{_RM}/alias", "The version an alias points at", "name! alias!",
+        _MODEL_VERSION),
+    _op("POST", f"{_MV}/create", "Register a model version",
+        "name! source! run_id tags:ModelVersionTag[] run_link description model_id",
+        _MODEL_VERSION),
+    _op("GET", f"{_MV}/get", "Get a model version", _VERSION_REF, _MODEL_VERSION),
+    _op("PATCH", f"{_MV}/update", "Update a model version's description",
+        f"{_VERSION_REF} description", _MODEL_VERSION),
+    _op("POST", f"{_MV}/transition-stage", "Move a model version to a stage",
+        f"{_VERSION_REF} stage! archive_existing_versions:bool!", _MODEL_VERSION),
+    _op("DELETE", f"{_MV}/delete", "Delete a model version", _VERSION_REF),
+    _op("GET", f"{_MV}/get-download-uri", "Where a model version's files are",
+        _VERSION_REF, "artifact_uri"),
+    _op("GET", f"{_MV}/search", "Search model versions", _SEARCH_REGISTRY,
+        "model_versions:ModelVersion[] next_page_token"),
+    _op("POST", f"{_MV}/set-tag", "Set a model version tag", f"{_VERSION_REF} key! value!"),
+    _op("DELETE", f"{_MV}/delete-tag", "Delete a model version tag", f"{_VERSION_REF} key!"),
+    # ---------------------------------------------------------------- registry webhooks
+    _op("POST", f"{API}/webhooks", "Create a webhook",
+        "name! description url! events:WebhookEvent[]! secret status:WebhookStatus",
+        _WEBHOOK),
+    _op("GET", f"{API}/webhooks", "List webhooks", "max_results:int32 page_token",
+        "webhooks:Webhook[] next_page_token"),
+    _op("GET", f"{API}/webhooks/{{webhook_id}}", "Get a webhook", "webhook_id!", _WEBHOOK),
+    _op("PATCH", f"{API}/webhooks/{{webhook_id}}", "Update a webhook",
+        "webhook_id! name description url events:WebhookEvent[] secret status:WebhookStatus",
+        _WEBHOOK),
+    _op("DELETE", f"{API}/webhooks/{{webhook_id}}", "Delete a webhook", "webhook_id!"),
+    _op("POST", f"{API}/webhooks/{{webhook_id}}/test", "Send a webhook a test event",
+        "webhook_id! event:WebhookEvent", "result:WebhookTestResult"),
     # ---------------------------------------------------------------- artifact proxy
     Endpoint("GET", "/get-artifact", "Download a run artifact",
              "run_id run_uuid path! download", produces=BINARY),
@@ -244,6 +335,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _op("GET", f"{CAIRN}/artifacts/table", "The first rows of a tabular artifact",
         "run_id run_uuid path! max_rows:int32",
         "columns[] rows:any[] total_rows:int64 truncated:bool"),
+    _op("GET", f"{CAIRN}/registry/history", "The registry's audit trail",
+        "name version max_results:int64 page_token", "events:RegistryEvent[] next_page_token"),
+    _op("GET", f"{CAIRN}/webhooks/deliveries", "A webhook's delivery log, newest first",
+        "webhook_id! max_results:int64 page_token", "deliveries:any[] next_page_token"),
+    _op("GET", f"{CAIRN}/registry/lineage", "Where a model version came from", _VERSION_REF,
+        "lineage:ModelVersionLineage"),
     # ---------------------------------------------------------------- system
     Endpoint("GET", "/", "The web UI's page", produces=HTML),
     Endpoint("GET", "/health", "Liveness probe", produces=TEXT),

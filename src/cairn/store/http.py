@@ -14,17 +14,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 import msgspec
 
 from cairn import errors
 from cairn.errors import CairnError
+from cairn.tracking.context import current_user
 from cairn.version import __version__
 
 M = TypeVar("M", bound=msgspec.Struct)
 
 API_PREFIX = "/api/2.0/mlflow/"
+CAIRN_PREFIX = "/api/2.0/cairn/"  # cairn's own endpoints, which MLflow servers lack
+USER_HEADER = "X-Cairn-User"
 
 # Error codes for answers without MLflow's error JSON (a proxy's HTML page, say).
 CODE_BY_STATUS = {
@@ -101,8 +105,15 @@ class HttpSettings:
         return None
 
     def headers(self) -> dict[str, str]:
-        """A bearer token only without basic credentials, which win as in MLflow's client."""
-        headers = {"User-Agent": f"cairn/{__version__}"}
+        """A bearer token only without basic credentials, which win as in MLflow's client.
+
+        ``X-Cairn-User`` names the user (percent-encoded UTF-8) for a cairn server's registry
+        audit trail; MLflow servers ignore it.
+        """
+        headers = {
+            "User-Agent": f"cairn/{__version__}",
+            USER_HEADER: quote(current_user(), safe=""),
+        }
         if self.token and self.auth() is None:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
@@ -216,6 +227,21 @@ class HttpTransport:
                 f"{self.base_url} answered {method} {endpoint} with unexpected JSON: {exc}",
                 errors.INTERNAL_ERROR,
             ) from None
+
+    def call_cairn(self, method: str, endpoint: str, **kw: Any) -> Any:
+        """:meth:`call` of one of cairn's own endpoints (``/api/2.0/cairn/<endpoint>``, always
+        idempotent reads); a server without it (MLflow's) is NOT_IMPLEMENTED, saying so."""
+        url = f"{self.base_url}{CAIRN_PREFIX}{endpoint}"
+        try:
+            return self.call(method, url, idempotent=True, **kw)
+        except CairnError as exc:
+            if exc.error_code == errors.ENDPOINT_NOT_FOUND:
+                raise CairnError(
+                    f"{self.base_url} does not serve cairn/{endpoint}: it needs a cairn server "
+                    "(MLflow's servers have no such endpoint).",
+                    errors.NOT_IMPLEMENTED,
+                ) from None
+            raise
 
     def request(
         self,

@@ -16,5 +16,7 @@ ROOT_ROUTE_MODULES = (
     "cairn.server.routes.observability",
     "cairn.server.routes.ui",
     "cairn.server.routes.ui_api",
+    "cairn.server.routes.registry_api",
+    "cairn.server.routes.webhooks_api",
 )
 API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")

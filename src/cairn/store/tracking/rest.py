@@ -303,17 +303,7 @@ class RestTrackingStore:
 
     def _cairn(self, method: str, endpoint: str, **kw: Any) -> Any:
         """A call to cairn's own ``/api/2.0/cairn/`` endpoints, which MLflow servers lack."""
-        url = f"{self._http.base_url}/api/2.0/cairn/{endpoint}"
-        try:
-            return self._http.call(method, url, idempotent=True, **kw)
-        except CairnError as exc:
-            if exc.error_code == errors.ENDPOINT_NOT_FOUND:
-                raise CairnError(
-                    f"{self.uri} does not serve cairn/{endpoint}: it needs a cairn server "
-                    "(MLflow's servers have no such endpoint).",
-                    errors.NOT_IMPLEMENTED,
-                ) from None
-            raise
+        return self._http.call_cairn(method, endpoint, **kw)
 
     def get_experiment_summaries(
         self, experiment_ids: Sequence[str] | None = None
