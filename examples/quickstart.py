@@ -1,10 +1,12 @@
-"""cairn quickstart: train a few scikit-learn models on iris and track every run.
+"""cairn quickstart: train a few scikit-learn models on iris, track every run, and register
+the best one in the model registry.
 
 Run it, then look at the results in the web UI or on the command line:
 
     python examples/quickstart.py
-    cairn ui                                    # http://127.0.0.1:5000
+    cairn ui                                    # http://127.0.0.1:5000 (models: #/models)
     cairn runs list --experiment quickstart --order-by "metrics.val_accuracy DESC"
+    cairn models describe iris-classifier       # its versions, aliases and history
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sklearn.model_selection import train_test_split
 import cairn
 
 EPOCHS = 30
+REGISTERED_MODEL = "iris-classifier"
 
 
 def main() -> None:
@@ -43,7 +46,24 @@ def main() -> None:
     )
     print(best[["tags.mlflow.runName", "params.alpha", "metrics.val_accuracy"]].to_string())
     print(f"\nLogged {len(grid)} runs to {cairn.get_tracking_uri()}.")
+    register_champion(best["run_id"].iloc[0], best["tags.mlflow.runName"].iloc[0], x_val, y_val)
     print("See them in the web UI: run `cairn ui` here and open http://127.0.0.1:5000")
+
+
+def register_champion(run_id: str, run_name: str, x_val, y_val) -> None:
+    """Register the best run's model, point the alias 'champion' at it, load it back by alias."""
+    version = cairn.register_model(f"runs:/{run_id}/model", REGISTERED_MODEL)
+    cairn.RegistryClient().set_registered_model_alias(REGISTERED_MODEL, "champion", version.version)
+    print(
+        f"Registered the best run's model ({run_name}) as {REGISTERED_MODEL!r} version "
+        f"{version.version} with the alias 'champion'."
+    )
+    champion = cairn.pyfunc.load_model(f"models:/{REGISTERED_MODEL}@champion")
+    accuracy = accuracy_score(y_val, champion.predict(x_val))
+    print(
+        f"Loaded models:/{REGISTERED_MODEL}@champion and predicted the validation set: "
+        f"accuracy {accuracy:.3f}."
+    )
 
 
 def train_one(loss: str, alpha: float, x_train, x_val, y_train, y_val) -> None:
@@ -68,6 +88,7 @@ def train_one(loss: str, alpha: float, x_train, x_val, y_train, y_val) -> None:
         "predictions.json",
     )
     cairn.log_text(f"SGDClassifier(loss={loss!r}, alpha={alpha})\n", "model.txt")
+    cairn.sklearn.log_model(model, name="model", input_example=x_val[:5])
 
 
 if __name__ == "__main__":

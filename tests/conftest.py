@@ -105,6 +105,8 @@ def _reset_cairn_globals() -> Iterator[None]:
 
     fluent._reset()
     config._stores.clear()
+    config._registry_stores.clear()
+    config.set_registry_uri(None)
     dispose_engines()
     _reset_mlflow_globals()
 

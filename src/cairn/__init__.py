@@ -59,6 +59,10 @@ _ELSEWHERE = {
     "Dataset": "cairn.entities",
     "get_logged_model": "cairn.models.logged_models",
     "search_logged_models": "cairn.models.logged_models",
+    "RegistryClient": "cairn.registry.client",
+    "register_model": "cairn.registry.fluent",
+    "set_registry_uri": "cairn.tracking.config",
+    "get_registry_uri": "cairn.tracking.config",
 }
 # Flavor and model packages, imported on first attribute access: ``cairn.sklearn.log_model``.
 _SUBMODULES = ("data", "models", "pyfunc", "sklearn", "pytorch", "xgboost", "lightgbm", "onnx")
@@ -89,5 +93,9 @@ if TYPE_CHECKING:
     from cairn.entities import RunStatus as RunStatus
     from cairn.entities import ViewType as ViewType
     from cairn.errors import CairnError as CairnError
+    from cairn.registry.client import RegistryClient as RegistryClient
+    from cairn.registry.fluent import register_model as register_model
     from cairn.tracking.client import TrackingClient as TrackingClient
+    from cairn.tracking.config import get_registry_uri as get_registry_uri
+    from cairn.tracking.config import set_registry_uri as set_registry_uri
     from cairn.tracking.fluent import *  # noqa: F403

@@ -1,4 +1,4 @@
-"""``cairn models prepare-env`` and ``cairn models describe``."""
+"""``cairn models prepare-env`` and ``cairn models inspect`` (a model directory's MLmodel)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_help_lists_the_models_group(cli: Cli) -> None:
     assert "models" in cli("--help").stdout
     text = cli("models", "--help").stdout
-    assert "prepare-env" in text and "describe" in text
+    assert "prepare-env" in text and "inspect" in text
 
 
 def test_prepare_env_of_a_missing_path_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
@@ -68,21 +68,21 @@ def test_prepare_env_with_a_missing_interpreter(
     assert "no such interpreter" in err
 
 
-# ----------------------------------------------------------------------------- describe
+# ----------------------------------------------------------------------------- inspect
 
 
-def test_describe_a_saved_model(cli: Cli, saved_model: Path) -> None:
-    data = cli.json("models", "describe", str(saved_model))
+def test_inspect_a_saved_model(cli: Cli, saved_model: Path) -> None:
+    data = cli.json("models", "inspect", str(saved_model))
     assert sorted(data["flavors"]) == ["python_function", "sklearn"]
     assert [c["name"] for c in data["signature"]["inputs"]] == ["a", "b"]
     assert data["requirements"][0].startswith("scikit-learn==")
     assert data["run_id"] is None and data["model_id"] is None
     assert data["input_example"]["type"] == "dataframe"
-    text = cli("models", "describe", str(saved_model)).stdout
+    text = cli("models", "inspect", str(saved_model)).stdout
     assert "python_function, sklearn" in text and "a: double, b: double" in text
 
 
-def test_describe_a_logged_model_by_uri(cli: Cli, saved_model: Path) -> None:
+def test_inspect_a_logged_model_by_uri(cli: Cli, saved_model: Path) -> None:
     from sklearn.linear_model import LogisticRegression
 
     import cairn.sklearn
@@ -92,9 +92,9 @@ def test_describe_a_logged_model_by_uri(cli: Cli, saved_model: Path) -> None:
     with cairn.start_run() as run:
         info = cairn.sklearn.log_model(model, name="clf")
     for uri in (info.model_uri, f"runs:/{run.info.run_id}/clf"):
-        data = cli.json("models", "describe", uri)
+        data = cli.json("models", "inspect", uri)
         assert data["model_id"] == info.model_id and data["run_id"] == run.info.run_id
-    err = cli.fails("models", "describe", "models:/m-00000000000000000000000000000000")
+    err = cli.fails("models", "inspect", "models:/m-00000000000000000000000000000000")
     assert "m-00000000000000000000000000000000" in err
 
 

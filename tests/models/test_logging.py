@@ -117,10 +117,10 @@ def test_bad_uris_are_clear_errors(fitted) -> None:
     with pytest.raises(CairnError) as excinfo:
         cairn.pyfunc.load_model("models:/m-00000000000000000000000000000000")
     assert excinfo.value.error_code == "RESOURCE_DOES_NOT_EXIST"
-    with pytest.raises(CairnError, match="registry"):
+    with pytest.raises(CairnError, match="no registered model named 'my-model'"):
         cairn.pyfunc.load_model("models:/my-model/1")
-    with pytest.raises(CairnError, match="registry"):
-        cairn.sklearn.log_model(fitted[0], name="m", registered_model_name="reg")
+    with pytest.raises(CairnError, match="Invalid registered_model_name"):
+        cairn.sklearn.log_model(fitted[0], name="m", registered_model_name=" ")
     with pytest.raises(CairnError, match="Invalid model name"):
         cairn.sklearn.log_model(fitted[0], name="a/b")
 

@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "models": (
         "cairn.cli.models",
         "models",
-        "Build a saved model's Python environment; describe a model.",
+        "Registered models, versions and aliases; inspect a model, build its environment.",
     ),
     "runs": ("cairn.cli.runs", "runs", "List, describe, delete and restore runs."),
     "server": (
@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run the tracking server (MLflow-compatible REST API).",
     ),
     "ui": ("cairn.cli.server", "ui", "Serve the web UI over the embedded store."),
+    "webhooks": ("cairn.cli.webhooks", "webhooks", "Registry webhooks and their deliveries."),
 }
 
 

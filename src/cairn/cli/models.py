@@ -1,4 +1,10 @@
-"""``cairn models``: work with saved and logged models (build their environments, describe)."""
+"""``cairn models``: registered models (list, describe, versions, register, alias, tag, stage,
+rename, delete, history: see :mod:`cairn.cli.registry`) and model directories (inspect,
+prepare-env).
+
+``describe NAME`` is about a registered model; ``inspect MODEL_URI`` reads a model directory's
+MLmodel (flavors, signature, requirements) wherever the URI points.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,16 @@ from typing import Any
 
 import click
 
-from cairn.cli import output
+from cairn.cli import output, registry
 
 
 @click.group(cls=output.CairnGroup)
 def models() -> None:
-    """Work with saved and logged models."""
+    """Registered models and their versions; inspect a model, build its environment."""
+
+
+for _command in registry.COMMANDS:
+    models.add_command(_command)
 
 
 @contextlib.contextmanager
@@ -118,11 +128,12 @@ def _schema_text(schema: Any) -> str:
     return ", ".join(parts)
 
 
-@models.command("describe")
+@models.command("inspect")
 @click.argument("model_uri")
 @output.output_option
-def describe(model_uri: str, fmt: str) -> None:
-    """Show MODEL_URI's flavors, signature, requirements, run and model ids."""
+def inspect(model_uri: str, fmt: str) -> None:
+    """Show MODEL_URI's flavors, signature, requirements, run and model ids (any model URI:
+    a path, runs:/, models:/<model_id>, models:/<name>/<version>, models:/<name>@<alias>)."""
     with _local(model_uri) as path:
         data = describe_json(path)
     if fmt == output.JSON:

@@ -3,7 +3,9 @@
 The model becomes a logged model (its own entity, with an id) before any file is written:
 create it PENDING in the run's experiment, record it as the run's output, save the directory
 locally, upload it to the logged model's ``artifact_location``, then mark it READY (FAILED if
-anything went wrong) and append it to the run's ``mlflow.log-model.history`` tag.
+anything went wrong) and append it to the run's ``mlflow.log-model.history`` tag. With
+``registered_model_name`` the READY model (``models:/<model_id>``) then becomes a new version of
+that registered model.
 """
 
 from __future__ import annotations
@@ -113,11 +115,11 @@ def log_model(
 
     if not isinstance(name, str) or not name or "/" in name:
         raise CairnError.invalid(f"Invalid model name {name!r}: a non-empty name without '/'.")
-    if registered_model_name is not None:
-        raise CairnError(
-            "registered_model_name needs the model registry, which is not available yet; log "
-            "the model and register models:/<model_id> once it is.",
-            "NOT_IMPLEMENTED",
+    if registered_model_name is not None and (
+        not isinstance(registered_model_name, str) or not registered_model_name.strip()
+    ):
+        raise CairnError.invalid(
+            f"Invalid registered_model_name {registered_model_name!r}: a non-empty name."
         )
     active = fluent.active_run()
     if run_id is None and active is not None:
@@ -158,6 +160,12 @@ def log_model(
         raise
     if run_id is not None:
         _append_history(client, run_id, mlmodel)
+    registered_version = None
+    if registered_model_name is not None:
+        from cairn.registry.fluent import register_with
+
+        model_uri = f"models:/{logged.model_id}"
+        registered_version = register_with(client, model_uri, registered_model_name).version
     return ModelInfo(
         model_uri=f"models:/{logged.model_id}",
         model_id=logged.model_id,
@@ -175,6 +183,7 @@ def log_model(
         cairn_version=mlmodel.cairn_version,
         params=str_params,
         tags=str_tags,
+        registered_model_version=registered_version,
     )
 
 

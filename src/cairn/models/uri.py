@@ -1,9 +1,12 @@
-"""Model URIs to a local model directory: paths, ``file://``, ``runs:/<run_id>/<path>`` and
-``models:/<model_id>``.
+"""Model URIs to a local model directory: paths, ``file://``, ``runs:/<run_id>/<path>``,
+``models:/<model_id>`` and the registry's ``models:/<name>/<version>``, ``models:/<name>@<alias>``,
+``models:/<name>/latest`` and ``models:/<name>/<stage>``.
 
 ``runs:/<run>/<name>`` first means the logged model named ``<name>`` the run produced (MLflow 3
-stores models apart from run artifacts), else the path in the run's artifacts. Downloads go
-through the artifact repositories, which confine every path to the artifact root.
+stores models apart from run artifacts), else the path in the run's artifacts. A registered
+version is found through the registry store (see :mod:`cairn.registry.uri`) and its files
+where the registry says they are. Downloads go through the artifact repositories, which confine
+every path to the artifact root.
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
     return run_id, safe_relative_path(path)
 
 
-def _find_run_model(client, run_id: str, name: str):  # type: ignore[no-untyped-def]
-    """The newest READY logged model of ``run_id`` named ``name``, or None."""
+def find_run_model(store, run_id: str, name: str):  # type: ignore[no-untyped-def]
+    """The newest READY logged model of ``run_id`` named ``name`` (else its newest model of
+    that name), or None. ``store`` is a tracking store; the registry uses this rule too."""
     if not name or "/" in name or "'" in name:
         return None  # not a model name (a filter string cannot quote it either)
-    run = client.get_run(run_id)
-    page = client.store.search_logged_models(
+    run = store.get_run(run_id)
+    page = store.search_logged_models(
         [run.info.experiment_id],
         filter_string=f"source_run_id = '{run_id}' AND name = '{name}'",
         order_by=[{"field_name": "creation_timestamp", "ascending": False}],
@@ -47,22 +51,44 @@ def _find_run_model(client, run_id: str, name: str):  # type: ignore[no-untyped-
     return (ready or list(page) or [None])[0]
 
 
-def model_artifact_location(uri: str, tracking_uri: str | None = None) -> tuple[str, str]:
+# A registered version's files may be another models:/ URI (a copied version names its
+# source version): followed this many times at most, so a cycle is an error, not a hang.
+_MAX_REDIRECTS = 8
+
+
+def model_artifact_location(
+    uri: str, tracking_uri: str | None = None, _redirects: int = 0
+) -> tuple[str, str]:
     """(artifact repository root URI, path under it) where the model's files live."""
+    from cairn.registry.uri import parse_model_uri, resolve_model_version
+
     client = _client(tracking_uri)
     if uri.startswith("models:"):
-        rest = uri[len("models:") :].lstrip("/")
-        if not rest or "/" in rest.strip("/"):
-            raise CairnError(
-                f"Model URI {uri!r}: registered-model URIs (models:/<name>/<version>) need the "
-                "model registry, which is not available yet; use models:/<model_id>.",
-                "NOT_IMPLEMENTED",
+        parsed = parse_model_uri(uri)
+        if parsed.model_id is not None:
+            try:
+                return client.store.get_logged_model(parsed.model_id).artifact_location, ""
+            except CairnError as exc:
+                if exc.error_code != RESOURCE_DOES_NOT_EXIST or parsed.model_id.startswith("m-"):
+                    raise
+                raise CairnError.not_found(
+                    f"{exc.message} For a registered model say which version: "
+                    f"models:/{parsed.model_id}/<version>, models:/{parsed.model_id}@<alias> or "
+                    f"models:/{parsed.model_id}/latest."
+                ) from exc
+        version = resolve_model_version(client.registry_store, uri)
+        location = client.get_model_version_download_uri(version.name, version.version)
+        if not location.startswith(("models:", "runs:")):
+            return location, ""
+        if _redirects >= _MAX_REDIRECTS:
+            raise CairnError.invalid(
+                f"Model URI {uri!r}: its files are behind more than {_MAX_REDIRECTS} "
+                f"models:/ or runs:/ redirections (last {location!r})."
             )
-        model = client.store.get_logged_model(rest.strip("/"))
-        return model.artifact_location, ""
+        return model_artifact_location(location, tracking_uri, _redirects + 1)
     if uri.startswith("runs:"):
         run_id, path = parse_runs_uri(uri)
-        model = _find_run_model(client, run_id, path)
+        model = find_run_model(client.store, run_id, path)
         if model is not None:
             return model.artifact_location, ""
         return client.get_run(run_id).info.artifact_uri, path

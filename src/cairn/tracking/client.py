@@ -2,7 +2,8 @@
 
 Use it for scripts that manage runs they are not inside of (comparing, tagging, cleaning up).
 The fluent API (``cairn.log_metric`` ...) builds on it and adds the active-run stack and the
-batching logger.
+batching logger. Like ``MlflowClient`` it also has the model registry's methods, shared with
+:class:`~cairn.registry.client.RegistryClient`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cairn.entities import (
     ViewType,
 )
 from cairn.errors import CairnError
+from cairn.registry.client import RegistryMethods
 from cairn.tracking import config
 from cairn.tracking.context import current_user
 
@@ -36,11 +38,13 @@ if TYPE_CHECKING:
     from cairn.store.tracking.protocol import TrackingStore
 
 
-class TrackingClient:
-    """Experiments, runs and what they log, in the store at ``tracking_uri``."""
+class TrackingClient(RegistryMethods):
+    """Experiments, runs and what they log, in the store at ``tracking_uri``; registered
+    models in the registry at ``registry_uri`` (default: the same place)."""
 
-    def __init__(self, tracking_uri: str | None = None) -> None:
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
         self._tracking_uri = tracking_uri
+        self._registry_uri = registry_uri
 
     @property
     def tracking_uri(self) -> str:

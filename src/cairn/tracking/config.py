@@ -2,6 +2,9 @@
 
 The default is embedded: ``sqlite:///cairn.db`` and ``./cairn-artifacts`` in the working
 directory, so ``import cairn; cairn.log_metric(...)`` works with no server and no setup.
+
+The model registry lives where the tracking data lives unless ``set_registry_uri()`` or
+``CAIRN_REGISTRY_URI`` says otherwise (MLflow's rule).
 """
 
 from __future__ import annotations
@@ -11,29 +14,52 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from cairn.store.registry.protocol import RegistryStore
     from cairn.store.tracking.protocol import TrackingStore
 
 DEFAULT_TRACKING_URI = "sqlite:///cairn.db"
 TRACKING_URI_ENV = "CAIRN_TRACKING_URI"
+REGISTRY_URI_ENV = "CAIRN_REGISTRY_URI"
 ARTIFACT_ROOT_ENV = "CAIRN_ARTIFACT_ROOT"
 
 _tracking_uri: str | None = None
+_registry_uri: str | None = None
 _stores: dict[tuple[str, str | None], TrackingStore] = {}
+_registry_stores: dict[str, RegistryStore] = {}
 _lock = threading.Lock()
+
+
+def _as_uri(uri: str | os.PathLike[str] | None) -> str | None:
+    """A plain path means a SQLite file there."""
+    if uri is None:
+        return None
+    uri = os.fspath(uri)
+    return uri if "://" in uri else f"sqlite:///{os.path.abspath(uri)}"
 
 
 def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
     """Choose the store for this process; a plain path means a SQLite file there."""
     global _tracking_uri
-    if uri is not None:
-        uri = os.fspath(uri)
-        if "://" not in uri:
-            uri = f"sqlite:///{os.path.abspath(uri)}"
-    _tracking_uri = uri
+    _tracking_uri = _as_uri(uri)
 
 
 def get_tracking_uri() -> str:
     return _tracking_uri or os.environ.get(TRACKING_URI_ENV) or DEFAULT_TRACKING_URI
+
+
+def set_registry_uri(uri: str | os.PathLike[str] | None) -> None:
+    """Keep the model registry somewhere else than the tracking data (None: beside it again)."""
+    global _registry_uri
+    _registry_uri = _as_uri(uri)
+
+
+def explicit_registry_uri() -> str | None:
+    """The registry URI set for this process or in the environment, if any."""
+    return _registry_uri or os.environ.get(REGISTRY_URI_ENV) or None
+
+
+def get_registry_uri() -> str:
+    return explicit_registry_uri() or get_tracking_uri()
 
 
 def resolve_uri(uri: str) -> str:
@@ -65,4 +91,18 @@ def get_store(uri: str | None = None) -> TrackingStore:
             store = _stores.get(key)
             if store is None:
                 store = _stores[key] = get_tracking_store(*key)
+    return store
+
+
+def get_registry_store(uri: str | None = None) -> RegistryStore:
+    """One registry store per URI per process, like :func:`get_store`."""
+    from cairn.store.registry import get_registry_store as open_registry_store
+
+    key = resolve_uri(uri or get_registry_uri())
+    store = _registry_stores.get(key)
+    if store is None:
+        with _lock:
+            store = _registry_stores.get(key)
+            if store is None:
+                store = _registry_stores[key] = open_registry_store(key)
     return store

@@ -1,0 +1,48 @@
+"""The README's quickstart without a browser: ``python examples/quickstart.py`` tracks the
+sweep, registers the best run's model with the alias 'champion' and loads it back by alias.
+(tests/ui/test_quickstart_ui.py walks the same data in the web UI.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+
+from cairn.registry.client import RegistryClient
+from cairn.tracking.client import TrackingClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_quickstart_registers_and_loads_its_champion(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "with the alias 'champion'" in done.stdout
+    assert "Loaded models:/iris-classifier@champion and predicted" in done.stdout
+
+    uri = f"sqlite:///{tmp_path / 'cairn.db'}"
+    client = TrackingClient(uri)
+    experiment = client.get_experiment_by_name("quickstart")
+    assert experiment is not None
+    runs = client.search_runs(
+        experiment.experiment_id,
+        "tags.mlflow.parentRunId IS NOT NULL",
+        order_by=["metrics.val_accuracy DESC", "metrics.val_log_loss ASC"],
+    )
+    champion = RegistryClient(uri).get_model_version_by_alias("iris-classifier", "champion")
+    assert champion.version == 1 and champion.run_id == runs[0].info.run_id
+    accuracy = runs[0].data.metrics["val_accuracy"]
+    assert f"accuracy {accuracy:.3f}." in done.stdout  # the same model, loaded by alias
