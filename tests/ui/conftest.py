@@ -106,3 +106,12 @@ def screenshot() -> Callable[[Any, str], Path]:
         return path
 
     return take
+
+
+@pytest.fixture(scope="module")
+def registry_store(ui_server: CairnServer) -> Any:
+    """The SQL registry store of ``ui_server``'s database: what the UI's changes must reach
+    (read directly, not through the server the UI talks to)."""
+    from cairn.store.registry import get_registry_store
+
+    return get_registry_store(ui_server.backend_store_uri)

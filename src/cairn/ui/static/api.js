@@ -49,6 +49,9 @@ async function request(method, path, { params, body, signal } = {}) {
 export const mlflow = {
   get: (endpoint, params) => request("GET", "ajax-api/2.0/mlflow/" + endpoint, { params }),
   post: (endpoint, body) => request("POST", "ajax-api/2.0/mlflow/" + endpoint, { body: body || {} }),
+  patch: (endpoint, body) => request("PATCH", "ajax-api/2.0/mlflow/" + endpoint, { body: body || {} }),
+  // MLflow's registry DELETEs carry JSON bodies, as its client sends them.
+  delete: (endpoint, body) => request("DELETE", "ajax-api/2.0/mlflow/" + endpoint, { body: body || {} }),
 };
 
 /**
@@ -72,3 +75,69 @@ export function modelArtifactUrl(modelId, path, { download = false } = {}) {
   const endpoint = "ajax-api/2.0/mlflow/logged-models/" + encodeURIComponent(modelId) + "/artifacts/files";
   return url(endpoint, { artifact_file_path: path, download: download ? "1" : undefined }).toString();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Model registry: MLflow's registered-models / model-versions endpoints and cairn's registry
+// history and lineage. Versions travel as strings; the registry's wire messages are returned
+// as the server sends them (tags [{key, value}], model aliases [{alias, version}], version
+// aliases [string]).
+
+export const registry = {
+  /** One page of registered models: {registered_models, next_page_token}. */
+  searchModels: ({ filter, orderBy, maxResults, pageToken } = {}) =>
+    mlflow.get("registered-models/search", {
+      filter: filter || undefined,
+      order_by: orderBy && orderBy.length ? orderBy : undefined,
+      max_results: maxResults,
+      page_token: pageToken || undefined,
+    }),
+  getModel: (name) => mlflow.get("registered-models/get", { name }).then((r) => r.registered_model),
+  updateModel: (name, description) => mlflow.patch("registered-models/update", { name, description }),
+  renameModel: (name, newName) =>
+    mlflow.post("registered-models/rename", { name, new_name: newName }).then((r) => r.registered_model),
+  deleteModel: (name) => mlflow.delete("registered-models/delete", { name }),
+  setModelTag: (name, key, value) => mlflow.post("registered-models/set-tag", { name, key, value }),
+  deleteModelTag: (name, key) => mlflow.delete("registered-models/delete-tag", { name, key }),
+  setAlias: (name, alias, version) =>
+    mlflow.post("registered-models/alias", { name, alias, version: String(version) }),
+  deleteAlias: (name, alias) => mlflow.delete("registered-models/alias", { name, alias }),
+
+  /** One page of model versions: {model_versions, next_page_token}. */
+  searchVersions: ({ filter, orderBy, maxResults, pageToken } = {}) =>
+    mlflow.get("model-versions/search", {
+      filter: filter || undefined,
+      order_by: orderBy && orderBy.length ? orderBy : undefined,
+      max_results: maxResults,
+      page_token: pageToken || undefined,
+    }),
+  getVersion: (name, version) =>
+    mlflow.get("model-versions/get", { name, version: String(version) }).then((r) => r.model_version),
+  updateVersion: (name, version, description) =>
+    mlflow.patch("model-versions/update", { name, version: String(version), description }),
+  transitionStage: (name, version, stage, archiveExisting) =>
+    mlflow
+      .post("model-versions/transition-stage", {
+        name,
+        version: String(version),
+        stage,
+        archive_existing_versions: Boolean(archiveExisting),
+      })
+      .then((r) => r.model_version),
+  setVersionTag: (name, version, key, value) =>
+    mlflow.post("model-versions/set-tag", { name, version: String(version), key, value }),
+  deleteVersionTag: (name, version, key) =>
+    mlflow.delete("model-versions/delete-tag", { name, version: String(version), key }),
+  downloadUri: (name, version) =>
+    mlflow.get("model-versions/get-download-uri", { name, version: String(version) }).then((r) => r.artifact_uri),
+
+  /** Audit events, newest first: {events: [{event_id, timestamp, user_id, event, name, version, before, after}], next_page_token}. */
+  history: ({ name, version, maxResults, pageToken }) =>
+    cairn.get("registry/history", {
+      name,
+      version: version === undefined || version === null ? undefined : String(version),
+      max_results: maxResults,
+      page_token: pageToken || undefined,
+    }),
+  /** Where a version came from: {name, version, source, run_id, run_name, experiment_id, git_commit, model_id, model_name, datasets}. */
+  lineage: (name, version) => cairn.get("registry/lineage", { name, version: String(version) }).then((r) => r.lineage),
+};

@@ -6,6 +6,10 @@
 //   #/runs/<run_id>?tab=...              one run                     pages/run.js
 //   #/metric?runs=<id>,<id>&key=<key>    metric chart(s)             pages/metric.js
 //   #/compare?runs=<id>,<id>,...         compare runs                pages/compare.js
+//   #/models?q=...&sort=...              registered models           pages/models.js
+//   #/models/<name>                      one registered model        pages/model.js
+//   #/models/<name>/versions/<version>   one model version           pages/model-version.js
+// (model names are URL-encoded path segments)
 // A page module's default export is a component receiving {route} (see lib.currentRoute).
 
 import { html, render, useRoute, useState, useEffect, useAsync, Spinner, ErrorBox, href } from "./lib.js";
@@ -16,6 +20,9 @@ const PAGES = [
   { match: (s) => s[0] === "runs" && s.length === 2, module: "./pages/run.js" },
   { match: (s) => s[0] === "metric" && s.length === 1, module: "./pages/metric.js" },
   { match: (s) => s[0] === "compare" && s.length === 1, module: "./pages/compare.js" },
+  { match: (s) => s[0] === "models" && s.length === 1, module: "./pages/models.js" },
+  { match: (s) => s[0] === "models" && s.length === 2, module: "./pages/model.js" },
+  { match: (s) => s[0] === "models" && s.length === 4 && s[2] === "versions", module: "./pages/model-version.js" },
 ];
 
 const THEME_KEY = "cairn.theme";
@@ -66,7 +73,8 @@ function App() {
   return html`
     <header class="topbar">
       <a class="brand" href=${href("/")}><img src="static/favicon.svg" alt="" width="20" height="20" />cairn</a>
-      <nav><a href=${href("/")} class=${route.segments.length === 0 ? "active" : ""}>Experiments</a></nav>
+      <nav><a href=${href("/")} class=${route.segments.length === 0 ? "active" : ""}>Experiments</a>
+        <a href=${href("/models")} class=${route.segments[0] === "models" ? "active" : ""} data-testid="nav-models">Models</a></nav>
       <span class="spacer"></span>
       <${ThemeToggle} />
     </header>

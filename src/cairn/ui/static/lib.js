@@ -181,6 +181,14 @@ export function searchIdentifier(col) {
   return col.slice(0, dot + 1) + "`" + key.replace(/\\/g, "\\\\").replace(/`/g, "``") + "`";
 }
 
+/**
+ * `text` as a string literal of the search language: single-quoted, backslashes escaped and
+ * quotes doubled, so any name (quotes, backslashes, unicode) compares as itself.
+ */
+export function searchLiteral(text) {
+  return "'" + String(text).replace(/\\/g, "\\\\").replace(/'/g, "''") + "'";
+}
+
 export function formatBytes(n) {
   if (n === null || n === undefined || n === "") return "";
   n = Number(n);

@@ -1,11 +1,18 @@
 // The run's description: markdown kept in the `mlflow.note.content` tag, rendered sanitized by
-// lib.js `Markdown`, edited in a textarea beside a live preview.
+// lib.js `Markdown`, edited in a textarea beside a live preview. `EditableDescription` takes its
+// own save call, so the registry pages edit their descriptions with it too.
 
 import { html, useState, useEffect, useRef, Markdown, ErrorBox } from "../lib.js";
 import { mlflow } from "../api.js";
 import { TAG, Section } from "./run-common.js";
 
 export function RunDescription({ runId, text, onChanged }) {
+  const save = (value) => mlflow.post("runs/set-tag", { run_id: runId, key: TAG.note, value });
+  return html`<${EditableDescription} text=${text} save=${save} onChanged=${onChanged} testid="run-description" />`;
+}
+
+/** Markdown `text` shown, and edited with `save(text)` (a promise). */
+export function EditableDescription({ text, save: saveText, onChanged, testid }) {
   const [draft, setDraft] = useState(null); // null: not editing
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState(null);
@@ -19,7 +26,7 @@ export function RunDescription({ runId, text, onChanged }) {
     if (ev) ev.preventDefault();
     setSaving(true);
     try {
-      await mlflow.post("runs/set-tag", { run_id: runId, key: TAG.note, value: draft });
+      await saveText(draft);
       setDraft(null);
       setError(null);
       onChanged();
@@ -38,7 +45,7 @@ export function RunDescription({ runId, text, onChanged }) {
     ? null
     : html`<button type="button" class="small" data-testid="description-edit" onClick=${() => setDraft(text || "")}>
         ${text ? "Edit" : "Add description"}</button>`;
-  return html`<${Section} title="Description" actions=${actions} className="run-description" testid="run-description">
+  return html`<${Section} title="Description" actions=${actions} className="run-description" testid=${testid}>
     ${editing
       ? html`<form class="description-editor" onSubmit=${save}>
           <div class="description-panes">

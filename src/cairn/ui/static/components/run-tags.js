@@ -1,5 +1,6 @@
 // The run's tags: the user's own (add, edit the value, delete: runs/set-tag, runs/delete-tag) and
-// the system `mlflow.*` tags, read-only and collapsed.
+// the system `mlflow.*` tags, read-only and collapsed. `EditableTags` (the table and the add form)
+// takes its own save/remove calls, so the registry pages edit their tags with it too.
 
 import { html, useState, useEffect, useRef, ErrorBox } from "../lib.js";
 import { mlflow } from "../api.js";
@@ -29,7 +30,7 @@ function useAction() {
   return { busy, error, run, clear: () => setError(null) };
 }
 
-function TagRow({ runId, tag, onChanged }) {
+function TagRow({ tag, save: saveTag, remove: removeTag, onChanged }) {
   const [draft, setDraft] = useState(null);
   const { busy, error, run } = useAction();
   const input = useRef(null);
@@ -40,14 +41,14 @@ function TagRow({ runId, tag, onChanged }) {
 
   const save = async (ev) => {
     ev.preventDefault();
-    const ok = await run(() => mlflow.post("runs/set-tag", { run_id: runId, key: tag.key, value: draft }));
+    const ok = await run(() => saveTag(tag.key, draft));
     if (ok) {
       setDraft(null);
       onChanged();
     }
   };
   const remove = async () => {
-    if (await run(() => mlflow.post("runs/delete-tag", { run_id: runId, key: tag.key }))) onChanged();
+    if (await run(() => removeTag(tag.key))) onChanged();
   };
   return html`<tr data-testid="tag-row" data-key=${tag.key}>
     <td class="kv-key" title=${tag.key}>${tag.key}</td>
@@ -74,7 +75,7 @@ function TagRow({ runId, tag, onChanged }) {
   </tr>`;
 }
 
-function AddTag({ runId, onChanged }) {
+function AddTag({ save, onChanged }) {
   const [key, setKey] = useState("");
   const [value, setValue] = useState("");
   const { busy, error, run } = useAction();
@@ -83,7 +84,7 @@ function AddTag({ runId, onChanged }) {
     ev.preventDefault();
     const k = key.trim();
     if (!k) return;
-    if (await run(() => mlflow.post("runs/set-tag", { run_id: runId, key: k, value }))) {
+    if (await run(() => save(k, value))) {
       setKey("");
       setValue("");
       onChanged();
@@ -100,18 +101,30 @@ function AddTag({ runId, onChanged }) {
     <${ErrorBox} error=${error} />`;
 }
 
-export function TagsEditor({ runId, tags, onChanged }) {
-  const sorted = [...tags].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const user = sorted.filter((t) => !isSystem(t.key));
-  const system = sorted.filter((t) => isSystem(t.key));
-  return html`<${Section} title="Tags" count=${user.length} testid="run-tags">
-    ${user.length
+function byKey(a, b) {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** Editable [{key, value}] tags: `save(key, value)` and `remove(key)` return promises. */
+export function EditableTags({ tags, save, remove, onChanged }) {
+  const sorted = [...tags].sort(byKey);
+  return html`${sorted.length
       ? html`<div class="run-table-wrap"><table class="grid run-kv run-tags-table">
           <thead><tr><th scope="col">Key</th><th scope="col">Value</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-          <tbody>${user.map((t) => html`<${TagRow} key=${t.key} runId=${runId} tag=${t} onChanged=${onChanged} />`)}</tbody>
+          <tbody>${sorted.map((t) => html`<${TagRow} key=${t.key} tag=${t} save=${save} remove=${remove} onChanged=${onChanged} />`)}</tbody>
         </table></div>`
       : html`<p class="muted">No tags yet.</p>`}
-    <${AddTag} runId=${runId} onChanged=${onChanged} />
+    <${AddTag} save=${save} onChanged=${onChanged} />`;
+}
+
+export function TagsEditor({ runId, tags, onChanged }) {
+  const sorted = [...tags].sort(byKey);
+  const user = sorted.filter((t) => !isSystem(t.key));
+  const system = sorted.filter((t) => isSystem(t.key));
+  const save = (key, value) => mlflow.post("runs/set-tag", { run_id: runId, key, value });
+  const remove = (key) => mlflow.post("runs/delete-tag", { run_id: runId, key });
+  return html`<${Section} title="Tags" count=${user.length} testid="run-tags">
+    <${EditableTags} tags=${user} save=${save} remove=${remove} onChanged=${onChanged} />
     ${system.length
       ? html`<details class="run-system-tags" data-testid="system-tags">
           <summary>System tags (${system.length})</summary>

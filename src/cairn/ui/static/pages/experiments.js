@@ -14,6 +14,7 @@ import {
   href,
   formatAgo,
   formatTime,
+  searchLiteral,
   ErrorBox,
   Spinner,
 } from "../lib.js";
@@ -24,13 +25,8 @@ const MAX_LISTED = 20000;
 const SUMMARY_CHUNK = 100;
 const SEARCH_DEBOUNCE_MS = 200;
 
-/** The search language's string literal for `text` (a quote is escaped by doubling it). */
-function literal(text) {
-  return "'" + text.replace(/'/g, "''") + "'";
-}
-
 async function searchExperiments(q, showDeleted) {
-  const filter = q ? `name ILIKE ${literal("%" + q + "%")}` : "";
+  const filter = q ? `name ILIKE ${searchLiteral("%" + q + "%")}` : "";
   const found = [];
   let token = null;
   do {

@@ -9,6 +9,7 @@ import { RunHeader } from "../components/run-header.js";
 import { RunOverview } from "../components/run-overview.js";
 import { ArtifactBrowser } from "../components/artifact-browser.js";
 import { runSource, modelSource } from "../components/artifact-source.js";
+import { RunRegisteredVersions } from "../components/registry-run-versions.js";
 
 const LIVE_MS = 3000;
 const TABS = [
@@ -64,7 +65,8 @@ export default function RunPage({ route }) {
           ${current && error ? html`<${ErrorBox} error=${error} />` : null}
           <${Tabs} runId=${runId} tab=${activeTab} path=${path} model=${modelId} />
           ${activeTab === "overview"
-            ? html`<${RunOverview} run=${current} live=${live} onChanged=${reload} />`
+            ? html`<${RunOverview} run=${current} live=${live} onChanged=${reload} />
+                <${RunRegisteredVersions} runId=${runId} />`
             : html`<${ArtifactBrowser} key=${source.key} source=${source} run=${current} />`}`
       : null}
   </div>`;
