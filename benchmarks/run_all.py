@@ -39,6 +39,7 @@ BENCHMARKS = [
     "server_tracking",
     "ui",
     "log_model",
+    "registry",
 ]
 
 

@@ -11,85 +11,24 @@ from __future__ import annotations
 import filecmp
 import math
 import os
-import shutil
 import sqlite3
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from cairn.cli import main
 from cairn.store.db import schema
 from cairn.store.db.engine import get_engine, read_transaction
 from cairn.tracking.client import TrackingClient
-from rest_server import LiveServer, free_port, mlflow_command
+from import_support import cairn_import, summary
+from rest_server import LiveServer, free_port
 
 mlflow = pytest.importorskip("mlflow")
 
 HISTORY_POINTS = 3000
 T0 = 1_700_000_000_000  # metric timestamps of the long history, in ms
-
-
-# ----------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, migrated MLflow database: migrating takes MLflow ~10 s, copying it nothing.
-
-    Built in a subprocess whose cwd is a scratch directory, where MLflow puts the default
-    experiment's ``mlruns``.
-    """
-    root = tmp_path_factory.mktemp("mlflow-template")
-    code = "from mlflow import MlflowClient; MlflowClient('sqlite:///mlflow.db').search_runs(['0'])"
-    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True)
-    return root / "mlflow.db"
-
-
-@pytest.fixture
-def mlflow_db(tmp_path: Path, mlflow_template: Path) -> str:
-    (tmp_path / "mlflow").mkdir()
-    shutil.copy(mlflow_template, tmp_path / "mlflow" / "mlflow.db")
-    return f"sqlite:///{tmp_path}/mlflow/mlflow.db"
-
-
-@pytest.fixture
-def use_mlflow() -> Iterator[Any]:
-    """MLflow's fluent API, pointed at a store by the test and reset afterwards."""
-    before = mlflow.get_tracking_uri()
-    yield mlflow
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(before)
-
-
-@pytest.fixture
-def artifact_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "cairn-artifacts"
-    monkeypatch.setenv("CAIRN_ARTIFACT_ROOT", str(root))
-    return root
-
-
-def cairn_import(*args: str, ok: bool = True) -> Result:
-    result = CliRunner().invoke(main, ["import", *args])
-    if ok:
-        assert result.exit_code == 0, (result.output, result.exception)
-    return result
-
-
-def summary(result: Result) -> dict[str, str]:
-    """The summary table's rows: label -> text."""
-    rows = {}
-    for line in result.stdout.splitlines():
-        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
-        if len(cells) == 2 and cells[0]:
-            rows[cells[0]] = cells[1]
-    return rows
 
 
 # ----------------------------------------------------------------------------- MLflow data
@@ -165,7 +104,7 @@ def populate(uri: str, root: Path, artifacts_under: Path | None = None) -> dict[
     with mlflow.start_run(experiment_id=old, run_name="in-deleted-experiment") as run:
         ids["old"] = run.info.run_id
     mlflow.delete_experiment(old)
-    mlflow.MlflowClient().create_registered_model("classifier")  # not imported: noted
+    mlflow.MlflowClient().create_registered_model("classifier")  # see test_import_registry.py
     return ids
 
 
@@ -322,7 +261,8 @@ def test_import_round_trip_re_run_and_increment(
     assert summary(first)["runs"] == "7 new, 0 updated, 0 unchanged"
     assert summary(first)["experiments"] == "3 new, 0 updated, 1 unchanged"
     assert "Traceback" not in first.output
-    assert "Not imported (cairn cannot hold it yet): 1 registered model." in first.stderr
+    assert summary(first)["registered models"] == "1 new, 0 updated, 0 unchanged"
+    assert "Not imported" not in first.stderr
     assert source_file.read_bytes() == source_bytes, "the source must never be written"
     dest = TrackingClient(db_uri)
     assert assert_same(mlflow_db, dest) == 7
@@ -489,42 +429,6 @@ def test_bad_sources_fail_cleanly_and_write_nothing(
 # ----------------------------------------------------------------------------- the server source
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path, mlflow_template: Path) -> Iterator[LiveServer]:
-    """A real ``mlflow server`` proxying artifacts (runs get ``mlflow-artifacts:/`` URIs)."""
-    command = mlflow_command()
-    if command is None:
-        pytest.skip("no mlflow to run a server with: pip install mlflow==3.17.2")
-    root = tmp_path / "server"
-    root.mkdir()
-    shutil.copy(mlflow_template, root / "mlflow.db")
-    port = free_port()
-    server = LiveServer(
-        [
-            *command,
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{root}/mlflow.db",
-            "--artifacts-destination",
-            str(root / "artifacts"),
-        ],
-        port,
-        root,
-    )
-    try:
-        server.start(180)
-    except RuntimeError as exc:
-        pytest.skip(f"mlflow server did not start: {exc}")
-    yield server
-    server.stop()
-
-
 @pytest.mark.slow
 def test_import_from_a_tracking_server(
     mlflow_server: LiveServer,
@@ -545,7 +449,7 @@ def test_import_from_a_tracking_server(
 
     first = cairn_import("--from", mlflow_server.url, "--to", dest_uri)
     assert summary(first)["runs"] == "7 new, 0 updated, 0 unchanged"
-    assert "1 registered model." in first.stderr
+    assert summary(first)["registered models"] == "1 new, 0 updated, 0 unchanged"
     dest = TrackingClient(dest_uri)
     assert assert_same(mlflow_server.url, dest) == 7
 

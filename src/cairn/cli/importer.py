@@ -1,4 +1,5 @@
-"""``cairn import``: copy experiments and runs from an MLflow store or server into cairn."""
+"""``cairn import``: copy experiments, runs and the model registry from an MLflow store or
+server into cairn."""
 
 from __future__ import annotations
 
@@ -55,6 +56,12 @@ _SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
     help="The MLflow server serving the source's mlflow-artifacts:/ URIs (database sources "
     "whose artifacts went through a server's proxy).",
 )
+@click.option(
+    "--registry/--no-registry",
+    default=True,
+    show_default=True,
+    help="Copy the model registry too (registered models, versions, tags, aliases).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be copied; write nothing.")
 def import_(
     source_uri: str,
@@ -62,13 +69,15 @@ def import_(
     experiments: tuple[str, ...],
     artifacts: bool,
     artifacts_from: str | None,
+    registry: bool,
     dry_run: bool,
 ) -> None:
-    """Copy experiments and runs from an MLflow store or server.
+    """Copy experiments, runs and the model registry from an MLflow store or server.
 
     Run ids, names, times, users, statuses and lifecycle stages are kept, with full metric
-    histories, params, tags, dataset inputs and artifact files. Safe to re-run: runs already
-    imported only gain what was logged to them since.
+    histories, params, tags, dataset inputs and artifact files; registered models keep their
+    version numbers, stages, tags and aliases. Safe to re-run: runs already imported only gain
+    what was logged to them since, and models what was registered since.
     """
     from cairn.importer.run import ImportOptions, import_from, rich_progress
     from cairn.importer.sources import local_sqlite_path, open_source, redact
@@ -79,7 +88,7 @@ def import_(
         raise CairnError.invalid("The source and the destination are the same database.")
     source = open_source(source_uri)
     try:
-        options = ImportOptions(experiments, artifacts, artifacts_from, dry_run)
+        options = ImportOptions(experiments, artifacts, artifacts_from, dry_run, registry)
         with _destination_store(dest_uri, dry_run) as store, rich_progress() as progress:
             summary = import_from(source, store, options, progress)
     finally:
@@ -99,7 +108,7 @@ def import_(
         output.note("Dry run: nothing was written.")
     if summary.errors:
         raise click.ClickException(
-            f"{output.plural(len(summary.errors), 'run')} failed; run the import again to retry."
+            f"{output.plural(len(summary.errors), 'item')} failed; run the import again to retry."
         )
 
 
@@ -149,5 +158,9 @@ def _summary_fields(s: ImportSummary) -> dict[str, str]:
         "tags": f"{s.tags:,}",
         "dataset inputs": f"{s.inputs:,}",
         "artifact files": f"{s.artifact_files:,} ({output.format_size(s.artifact_bytes)})",
+        "registered models": f"{s.registered_models_created} new, "
+        f"{s.registered_models_updated} updated, {s.registered_models_unchanged} unchanged",
+        "model versions": f"{s.model_versions_created} new, {s.model_versions_updated} "
+        f"updated, {s.model_versions_unchanged} unchanged",
         "time": f"{s.seconds:.1f} s",
     }

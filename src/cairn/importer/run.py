@@ -4,6 +4,9 @@ Per run the order is: ask cairn how many points it holds per key, fetch from the
 the histories that differ, write the run in one transaction, then copy the artifact files
 cairn lacks. A run that fails is reported and the import carries on with the next one; a
 second import retries it, since nothing about a failed run is recorded as done.
+
+The model registry comes last (see :mod:`cairn.importer.registry`), one registered model per
+transaction, so its versions can point at the runs just imported.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ from urllib.parse import urlparse
 from sqlalchemy.exc import SQLAlchemyError
 
 from cairn.errors import CairnError
+from cairn.importer.registry import (
+    ModelResult,
+    RegistryWriter,
+    RunLocation,
+    SourceRegisteredModel,
+)
 from cairn.importer.sources import Source, SourceExperiment, SourceRun
 from cairn.importer.writer import (
     CairnWriter,
@@ -38,6 +47,7 @@ class ImportOptions:
     # Tracking server that resolves ``mlflow-artifacts:`` URIs of a database source.
     artifacts_from: str | None = None
     dry_run: bool = False
+    registry: bool = True
 
 
 @dataclass
@@ -54,6 +64,12 @@ class ImportSummary:
     inputs: int = 0
     artifact_files: int = 0
     artifact_bytes: int = 0
+    registered_models_created: int = 0
+    registered_models_updated: int = 0
+    registered_models_unchanged: int = 0
+    model_versions_created: int = 0
+    model_versions_updated: int = 0
+    model_versions_unchanged: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -70,6 +86,18 @@ class ImportSummary:
         self.tags += result.tags
         self.metric_points += result.metric_points
         self.inputs += result.inputs
+        self.warnings.extend(result.warnings)
+
+    def add_model(self, result: ModelResult) -> None:
+        if result.created:
+            self.registered_models_created += 1
+        elif result.changed or result.versions_created or result.versions_updated:
+            self.registered_models_updated += 1
+        else:
+            self.registered_models_unchanged += 1
+        self.model_versions_created += result.versions_created
+        self.model_versions_updated += result.versions_updated
+        self.model_versions_unchanged += result.versions_unchanged
         self.warnings.extend(result.warnings)
 
 
@@ -131,6 +159,9 @@ class _Import:
         self.summary = ImportSummary(notes=source.notes())
         self.writer = CairnWriter(store, dry_run=options.dry_run)
         self.artifacts = _Artifacts(source, options, self.summary)
+        self.registry = RegistryWriter(store.engine, source.uri, dry_run=options.dry_run)
+        # Imported runs' artifact roots, source and cairn: where registered versions move to.
+        self.run_locations: dict[str, RunLocation] = {}
 
     def run(self) -> None:
         experiments = select_experiments(self.source, self.options.experiments)
@@ -160,6 +191,8 @@ class _Import:
                         ) from None
                 done += 1
         self.progress(done, total, "")
+        if self.options.registry:
+            self.import_registry()
 
     def import_run(self, run: SourceRun, experiment_id: str | None) -> None:
         have = self.writer.metric_counts(run.run_id)
@@ -170,7 +203,47 @@ class _Import:
         histories = self.source.metric_histories(run, keys)
         result = self.writer.import_run(run, experiment_id, histories)
         self.summary.add(result)
+        if run.artifact_uri and result.artifact_uri:
+            self.run_locations[run.run_id] = RunLocation(run.artifact_uri, result.artifact_uri)
         self.artifacts.copy(run, result.artifact_uri)
+
+    def import_registry(self) -> None:
+        models, prompts = self.source.registered_models()
+        self._locate_other_runs(models)
+        if prompts:
+            self.summary.notes.append(f"{prompts} prompt{'s' if prompts != 1 else ''}")
+        outside = 0
+        for model in models:
+            try:
+                result = self.registry.import_model(model, self.run_locations)
+            except (CairnError, SQLAlchemyError) as exc:
+                self.summary.errors.append(f"registered model {model.name!r}: {_message(exc)}")
+                continue
+            self.summary.add_model(result)
+            outside += result.versions_outside
+        if outside:
+            self.summary.warnings.append(
+                f"{outside} model version{' keeps its' if outside == 1 else 's keep their'} "
+                "files where MLflow has them (logged models, which the import does not copy "
+                "yet, or locations outside the imported runs)"
+            )
+
+    def _locate_other_runs(self, models: list[SourceRegisteredModel]) -> None:
+        """Add the runs versions name that this import did not copy but cairn has (imported
+        before, e.g. with another ``--experiment``): their versions point into cairn too."""
+        wanted = {
+            v.run_id
+            for m in models
+            for v in m.versions
+            if v.run_id and v.run_id not in self.run_locations
+        }
+        if not wanted:
+            return
+        have = self.registry.run_artifact_uris(wanted)
+        if not have:
+            return
+        for run_id, uri in self.source.run_artifact_uris(list(have)).items():
+            self.run_locations[run_id] = RunLocation(uri, have[run_id])
 
 
 def _message(exc: BaseException) -> str:

@@ -21,13 +21,17 @@ from urllib.parse import urlparse
 
 from cairn.entities import Dataset, DatasetInput, InputTag, LifecycleStage, RunStatus
 from cairn.errors import CairnError
+from cairn.importer.registry import (
+    SourceRegisteredModel,
+    read_server_registry,
+    read_sql_registry,
+)
 from cairn.store.tracking.columns import MetricColumns
 
 REQUIRED_TABLES = ("experiments", "experiment_tags", "runs", "metrics", "params", "tags")
 DATASET_TABLES = ("datasets", "inputs", "input_tags")
 # MLflow data the importer does not copy yet, reported so nobody believes it was copied.
 NOT_IMPORTED = {
-    "registered_models": "registered model",
     "logged_models": "logged model",
     "trace_info": "trace",
 }
@@ -87,6 +91,14 @@ class Source(Protocol):
 
     def artifact_tracking_uri(self) -> str | None:
         """The server that resolves ``mlflow-artifacts:`` URIs for this source, if any."""
+        ...
+
+    def registered_models(self) -> tuple[list[SourceRegisteredModel], int]:
+        """The model registry (deleted versions left out), and how many prompts it holds."""
+        ...
+
+    def run_artifact_uris(self, run_ids: Collection[str]) -> dict[str, str]:
+        """The artifact roots of these runs (those the source has)."""
         ...
 
     def notes(self) -> list[str]:
@@ -174,6 +186,30 @@ class MlflowSqlSource:
 
     def artifact_tracking_uri(self) -> str | None:
         return None
+
+    def run_artifact_uris(self, run_ids: Collection[str]) -> dict[str, str]:
+        from sqlalchemy import select
+
+        r = self.tables["runs"]
+        ids = list(run_ids)
+        out: dict[str, str] = {}
+        with self._connect() as conn:
+            for start in range(0, len(ids), _ID_BATCH):
+                query = select(r.c.run_uuid, r.c.artifact_uri).where(
+                    r.c.run_uuid.in_(ids[start : start + _ID_BATCH])
+                )
+                out.update((rid, uri) for rid, uri in conn.execute(query) if uri)
+        return out
+
+    def registered_models(self) -> tuple[list[SourceRegisteredModel], int]:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return read_sql_registry(self.engine)
+        except SQLAlchemyError as exc:
+            raise CairnError(
+                f"Cannot read the MLflow registry in {self.uri!r}: {_db_error(exc)}"
+            ) from None
 
     def notes(self) -> list[str]:
         return list(self._notes)
@@ -472,6 +508,18 @@ class MlflowServerSource:
     def artifact_tracking_uri(self) -> str | None:
         return self.server
 
+    def registered_models(self) -> tuple[list[SourceRegisteredModel], int]:
+        return read_server_registry(self.server)
+
+    def run_artifact_uris(self, run_ids: Collection[str]) -> dict[str, str]:
+        out = {}
+        for run_id in run_ids:
+            try:
+                out[run_id] = self.store.get_run(run_id).info.artifact_uri
+            except CairnError:
+                continue  # a run the server no longer has
+        return out
+
     def _search_experiments(self) -> list[SourceExperiment]:
         out: list[SourceExperiment] = []
         token: str | None = None
@@ -559,11 +607,8 @@ class MlflowServerSource:
         return out
 
     def notes(self) -> list[str]:
-        counts = (
-            (self._count_registered_models(), "registered model"),
-            (self._count_logged_models(), "logged model"),
-        )
-        return [f"{n} {noun}{'s' if n != 1 else ''}" for n, noun in counts if n]
+        count = self._count_logged_models()
+        return [f"{count} logged model{'s' if count != 1 else ''}"] if count else []
 
     def _count_logged_models(self) -> int:
         ids = [e.experiment_id for e in self._experiments]
@@ -581,28 +626,6 @@ class MlflowServerSource:
         except CairnError:
             pass  # a server without logged models has none to note
         return count
-
-    def _count_registered_models(self) -> int:
-        from cairn.store.tracking.rest import HttpTransport
-
-        transport = HttpTransport(self.server)
-        count, token = 0, None
-        try:
-            while True:
-                params: dict[str, Any] = {"max_results": _PAGE}
-                if token:
-                    params["page_token"] = token
-                page = transport.call(
-                    "GET", "registered-models/search", params=params, idempotent=True
-                )
-                count += len(page.get("registered_models", ()))
-                token = page.get("next_page_token")
-                if not token:
-                    return count
-        except CairnError:
-            return count  # a server without a registry (cairn, for now) has nothing to note
-        finally:
-            transport.close()
 
 
 def local_sqlite_path(uri: str) -> str | None:
