@@ -86,8 +86,12 @@ export function useQueryParam(name, fallback = "") {
  * visible (live views of running runs).
  */
 export function useAsync(load, deps, { intervalMs = 0 } = {}) {
-  const [state, setState] = useState({ data: undefined, error: undefined, loading: true });
+  const [state, setState] = useState({ data: undefined, error: undefined, loading: true, owner: null });
   const generation = useRef(0);
+  // One token per value of `deps`: a result belongs to the deps it was loaded for. In the
+  // render where deps change, the effect that starts the new load has not run yet; without the
+  // token that render would say "loaded" with the old deps' data.
+  const token = useMemo(() => ({}), deps); // eslint-disable-line
   const run = useCallback(
     (quiet) => {
       const mine = ++generation.current;
@@ -95,11 +99,11 @@ export function useAsync(load, deps, { intervalMs = 0 } = {}) {
       Promise.resolve()
         .then(load)
         .then(
-          (data) => mine === generation.current && setState({ data, error: undefined, loading: false }),
-          (error) => mine === generation.current && setState((s) => ({ ...s, error, loading: false })),
+          (data) => mine === generation.current && setState({ data, error: undefined, loading: false, owner: token }),
+          (error) => mine === generation.current && setState((s) => ({ ...s, error, loading: false, owner: token })),
         );
     },
-    deps, // eslint-disable-line
+    [token],
   );
   useEffect(() => {
     run(false);
@@ -107,7 +111,12 @@ export function useAsync(load, deps, { intervalMs = 0 } = {}) {
     const timer = setInterval(() => document.visibilityState === "visible" && run(true), intervalMs);
     return () => clearInterval(timer);
   }, [run, intervalMs]);
-  return { ...state, reload: () => run(true) };
+  return {
+    data: state.data,
+    error: state.error,
+    loading: state.loading || state.owner !== token,
+    reload: () => run(true),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
