@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from cairn import errors, validation
+from cairn import validation
 from cairn.entities import PagedList
 from cairn.entities.registry import (
     ModelVersion,
@@ -24,10 +24,10 @@ from cairn.entities.registry import (
     RegisteredModel,
     RegistryEvent,
 )
-from cairn.errors import CairnError
 from cairn.server import registry_wire as rw
 from cairn.server.wire import key_values_to_json
 from cairn.store.http import HttpSettings, HttpTransport
+from cairn.store.registry.copying import copy_model_version
 from cairn.store.registry.protocol import (
     SEARCH_MODEL_VERSIONS_DEFAULT,
     SEARCH_REGISTERED_MODELS_DEFAULT,
@@ -221,24 +221,7 @@ class RestRegistryStore(RestWebhooksMixin):
         self._call("DELETE", f"{MV}/delete-tag", {**_version_ref(name, version), "key": key})
 
     def copy_model_version(self, name: str, version: int | str, dst_name: str) -> ModelVersion:
-        """A new version of ``dst_name`` (created if missing) from ``models:/name/version``,
-        with the source's run, tags, link, description and logged model, as MLflow's client
-        copies over REST."""
-        src = self.get_model_version(name, version)
-        try:
-            self.create_registered_model(dst_name)
-        except CairnError as exc:
-            if exc.error_code != errors.RESOURCE_ALREADY_EXISTS:
-                raise
-        return self.create_model_version(
-            dst_name,
-            f"models:/{src.name}/{src.version}",
-            run_id=src.run_id,
-            tags=src.tags,
-            run_link=src.run_link,
-            description=src.description,
-            model_id=src.model_id,
-        )
+        return copy_model_version(self, name, version, dst_name)
 
     # ------------------------------------------------------------------ lineage and audit
 

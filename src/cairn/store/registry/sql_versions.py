@@ -18,12 +18,13 @@ from cairn import validation
 from cairn.clock import now_ms
 from cairn.entities import PagedList
 from cairn.entities.registry import ModelVersion, ModelVersionLineage, ModelVersionStatus, Stage
-from cairn.errors import RESOURCE_ALREADY_EXISTS, CairnError
+from cairn.errors import CairnError
 from cairn.search.paging import decode_page_token, encode_page_token
 from cairn.search.registry import IS_PROMPT_TAG, select_model_version_keys
 from cairn.store.db import schema as t
 from cairn.store.db.engine import read_transaction, write_transaction
 from cairn.store.registry.actor import current_actor
+from cairn.store.registry.copying import copy_model_version
 from cairn.store.registry.protocol import SEARCH_MODEL_VERSIONS_DEFAULT
 from cairn.store.registry.sql_base import (
     SqlRegistryBase,
@@ -361,24 +362,7 @@ class SqlVersionsMixin(SqlRegistryBase):
         self._after_registry_write()
 
     def copy_model_version(self, name: str, version: int | str, dst_name: str) -> ModelVersion:
-        """A new version of ``dst_name`` (created if missing) from ``models:/<name>/<version>``
-        with the same files, run, model, tags, run link and description (as MLflow copies)."""
-        src = self.get_model_version(name, version)
-        dst_name = validation.validate_model_name(dst_name, "dst_name")
-        try:
-            self.create_registered_model(dst_name)
-        except CairnError as exc:
-            if exc.error_code != RESOURCE_ALREADY_EXISTS:
-                raise
-        return self.create_model_version(
-            dst_name,
-            f"models:/{src.name}/{src.version}",
-            run_id=src.run_id,
-            tags=src.tags,
-            run_link=src.run_link,
-            description=src.description,
-            model_id=src.model_id,
-        )
+        return copy_model_version(self, name, version, dst_name)
 
     # ------------------------------------------------------------------ lineage
 
