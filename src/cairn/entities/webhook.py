@@ -20,10 +20,9 @@ class DeliveryStatus:
     ALL = (PENDING, SUCCEEDED, FAILED)
 
 
-# What a webhook may subscribe to: every registry event, plus MLflow's prompt events (accepted
-# so MLflow clients can create such webhooks; cairn has no prompts yet, so they never fire).
-WEBHOOK_EVENTS = (
-    *REGISTRY_EVENTS,
+# MLflow's prompt events: accepted so MLflow clients can create such webhooks; cairn has no
+# prompts yet, so they never fire.
+PROMPT_EVENTS = (
     "prompt.created",
     "prompt_version.created",
     "prompt_tag.set",
@@ -32,6 +31,22 @@ WEBHOOK_EVENTS = (
     "prompt_version_tag.deleted",
     "prompt_alias.created",
     "prompt_alias.deleted",
+)
+
+# What a webhook may subscribe to: every registry event, and the prompt events.
+WEBHOOK_EVENTS = (*REGISTRY_EVENTS, *PROMPT_EVENTS)
+
+# The events MLflow's webhooks know (its clients refuse any other in a webhook's answer).
+MLFLOW_WEBHOOK_EVENTS = frozenset(
+    {
+        "registered_model.created",
+        "model_version.created",
+        "model_version_tag.set",
+        "model_version_tag.deleted",
+        "model_version_alias.created",
+        "model_version_alias.deleted",
+        *PROMPT_EVENTS,
+    }
 )
 
 

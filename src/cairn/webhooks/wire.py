@@ -12,29 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cairn.entities.webhook import Webhook, WebhookDelivery
+from cairn.entities.webhook import MLFLOW_WEBHOOK_EVENTS, Webhook, WebhookDelivery
 from cairn.errors import CairnError
 from cairn.webhooks.payloads import split_event
-
-# The events MLflow's protos can name (entity/action pairs its client accepts).
-MLFLOW_EVENTS = frozenset(
-    {
-        "registered_model.created",
-        "model_version.created",
-        "model_version_tag.set",
-        "model_version_tag.deleted",
-        "model_version_alias.created",
-        "model_version_alias.deleted",
-        "prompt.created",
-        "prompt_version.created",
-        "prompt_tag.set",
-        "prompt_tag.deleted",
-        "prompt_version_tag.set",
-        "prompt_version_tag.deleted",
-        "prompt_alias.created",
-        "prompt_alias.deleted",
-    }
-)
 
 
 def event_to_json(event: str) -> dict[str, str]:
@@ -61,7 +41,7 @@ def webhook_to_json(webhook: Webhook) -> dict[str, Any]:
         "webhook_id": webhook.webhook_id,
         "name": webhook.name,
         "url": webhook.url,
-        "events": [event_to_json(e) for e in webhook.events if e in MLFLOW_EVENTS],
+        "events": [event_to_json(e) for e in webhook.events if e in MLFLOW_WEBHOOK_EVENTS],
         "status": webhook.status,
         "creation_timestamp": webhook.creation_timestamp,
         "last_updated_timestamp": webhook.last_updated_timestamp,
