@@ -1,13 +1,16 @@
 """A new user's first minutes: the README's first command, end to end.
 
 ``python examples/quickstart.py`` logs a real experiment into the embedded store of the working
-directory; ``cairn ui`` serves it; the browser lands on the experiment, its runs, a chart and
-the artifacts. Screenshots of each step go to test-artifacts/screenshots/quickstart-*.png.
+directory and registers the best run's model as "iris-classifier" (alias "champion"); ``cairn
+ui`` serves it; the browser lands on the experiment, its runs, a chart and the artifacts, then
+the registered model, its champion version and that version's lineage back to the run.
+Screenshots of each step go to test-artifacts/screenshots/quickstart-*.png.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -83,3 +86,38 @@ def test_the_quickstart_lands_on_its_experiment_runs_charts_and_artifacts(
     assert chart.get_attribute("data-metric-key") == "val_accuracy"
     assert int(chart.get_attribute("data-points")) == 30  # one point per epoch
     screenshot(page, "quickstart-5-chart")
+
+    # The registry: the best run's model, registered with the alias "champion".
+    page.click('[data-testid="nav-models"]')
+    page.locator('[data-testid="models-page"][data-ready="true"]').wait_for()
+    model = page.locator('[data-testid="model-row"][data-name="iris-classifier"]')
+    chip = model.locator('[data-testid="alias-chip"][data-alias="champion"]')
+    chip.wait_for()
+    version = chip.get_attribute("data-version")
+    assert model.locator('[data-testid="model-latest"]').inner_text() == f"v{version}"
+    screenshot(page, "quickstart-6-models")
+
+    model.locator('[data-testid="model-link"]').click()
+    page.locator(
+        '[data-testid="model-page"][data-name="iris-classifier"][data-ready="true"]'
+    ).wait_for()
+    champion = page.locator(f'[data-testid="version-row"][data-version="{version}"]')
+    assert "@champion" in champion.inner_text()
+    champion.locator('[data-testid="version-link"]').click()
+    page.locator(
+        f'[data-testid="version-page"][data-version="{version}"][data-ready="true"]'
+    ).wait_for()
+    screenshot(page, "quickstart-7-version")
+
+    # Its lineage: the run node names one of the sweep's runs and links to it.
+    run_node = page.locator('[data-testid="lineage-node"][data-kind="run"]')
+    run_node.wait_for()
+    assert run_node.get_attribute("data-state") == "present"
+    run_id = run_node.get_attribute("data-ref")
+    assert run_node.get_attribute("href") == f"#/runs/{run_id}"
+    assert re.search(r"(log_loss|modified_huber)-alpha", run_node.text_content())
+    run_node.click()
+    page.locator(f'[data-testid="run-page"][data-run-id="{run_id}"][data-ready="true"]').wait_for()
+    # The run's experiment is named once its message is in: it is the quickstart's.
+    page.locator('[data-testid="run-experiment-link"]', has_text="quickstart").wait_for()
+    page.locator('[data-testid="metric-row"][data-key="val_accuracy"]').wait_for()

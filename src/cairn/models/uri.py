@@ -35,14 +35,16 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
     return run_id, safe_relative_path(path)
 
 
-def find_run_model(store, run_id: str, name: str):  # type: ignore[no-untyped-def]
+def find_run_model(store, run_id: str, name: str, experiment_id: str | None = None):  # type: ignore[no-untyped-def]
     """The newest READY logged model of ``run_id`` named ``name`` (else its newest model of
-    that name), or None. ``store`` is a tracking store; the registry uses this rule too."""
+    that name), or None. ``store`` is a tracking store; the registry uses this rule too.
+    ``experiment_id`` is the run's, when the caller has it already."""
     if not name or "/" in name or "'" in name:
         return None  # not a model name (a filter string cannot quote it either)
-    run = store.get_run(run_id)
+    if experiment_id is None:
+        experiment_id = store.get_run(run_id).info.experiment_id
     page = store.search_logged_models(
-        [run.info.experiment_id],
+        [experiment_id],
         filter_string=f"source_run_id = '{run_id}' AND name = '{name}'",
         order_by=[{"field_name": "creation_timestamp", "ascending": False}],
         max_results=10,

@@ -355,17 +355,17 @@ class SqlRegistryStore(SqlVersionsMixin):
         name = validation.validate_model_name(name)
         alias = validation.validate_alias(alias, reserved_ok=True)
         with read_transaction(self.engine) as conn:
-            self._model_row(conn, name)
             if alias.lower() == "latest":
                 number = conn.execute(
                     select(func.max(_mv.c.version)).where(_mv.c.name == name)
                 ).scalar()
-                if number is None:
-                    raise CairnError.not_found(f"Latest version not found for model {name}.")
             else:
                 number = conn.execute(
                     select(_al.c.version).where(_al.c.name == name, _al.c.alias == alias)
                 ).scalar()
-                if number is None:
-                    raise CairnError.invalid(f"Registered model alias {alias} not found.")
+            if number is None:
+                self._model_row(conn, name)  # an unknown model is named as such
+                if alias.lower() == "latest":
+                    raise CairnError.not_found(f"Latest version not found for model {name}.")
+                raise CairnError.invalid(f"Registered model alias {alias} not found.")
             return load_versions(conn, [(name, number)])[0]

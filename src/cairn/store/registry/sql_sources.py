@@ -132,7 +132,7 @@ def _from_runs_uri(
     if run_id is not None and run_id != uri_run_id:
         raise _refuse(source, f"run_id {run_id!r} is not the run the source names")
     run = tracking.get_run(uri_run_id)
-    model = find_run_model(tracking, uri_run_id, path) if path else None
+    model = find_run_model(tracking, uri_run_id, path, run.info.experiment_id) if path else None
     if model is not None:
         if model_id is not None and model_id != model.model_id:
             raise _refuse(source, f"model_id {model_id!r} is not the run's model {path!r}")

@@ -127,6 +127,9 @@ export const registry = {
     mlflow.post("model-versions/set-tag", { name, version: String(version), key, value }),
   deleteVersionTag: (name, version, key) =>
     mlflow.delete("model-versions/delete-tag", { name, version: String(version), key }),
+  createModel: (name) => mlflow.post("registered-models/create", { name }).then((r) => r.registered_model),
+  createVersion: (name, fields) => mlflow.post("model-versions/create", { name, ...fields }).then((r) => r.model_version),
+  deleteVersion: (name, version) => mlflow.delete("model-versions/delete", { name, version: String(version) }),
   downloadUri: (name, version) =>
     mlflow.get("model-versions/get-download-uri", { name, version: String(version) }).then((r) => r.artifact_uri),
 
@@ -140,4 +143,62 @@ export const registry = {
     }),
   /** Where a version came from: {name, version, source, run_id, run_name, experiment_id, git_commit, model_id, model_name, datasets}. */
   lineage: (name, version) => cairn.get("registry/lineage", { name, version: String(version) }).then((r) => r.lineage),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks: MLflow's /webhooks endpoints (answers add cairn's `cairn_events` and `has_secret`)
+// and cairn's delivery log. Events travel as cairn's "entity.action" names, which the server
+// accepts beside MLflow's {entity, action} objects.
+
+/**
+ * Every event a webhook may subscribe to, in the server's order. Mirrors WEBHOOK_EVENTS in
+ * src/cairn/entities/webhook.py (tests/ui/test_webhooks_page.py checks that the two agree).
+ */
+export const WEBHOOK_EVENTS = [
+  "registered_model.created",
+  "registered_model.updated",
+  "registered_model.renamed",
+  "registered_model.deleted",
+  "registered_model_tag.set",
+  "registered_model_tag.deleted",
+  "model_version.created",
+  "model_version.updated",
+  "model_version.stage_changed",
+  "model_version.deleted",
+  "model_version_tag.set",
+  "model_version_tag.deleted",
+  "model_version_alias.created",
+  "model_version_alias.deleted",
+  "prompt.created",
+  "prompt_version.created",
+  "prompt_tag.set",
+  "prompt_tag.deleted",
+  "prompt_version_tag.set",
+  "prompt_version_tag.deleted",
+  "prompt_alias.created",
+  "prompt_alias.deleted",
+];
+
+const webhookPath = (id) => "webhooks/" + encodeURIComponent(id);
+
+export const webhooks = {
+  /** One page: {webhooks: [{webhook_id, name, url, status, cairn_events, has_secret, ...}], next_page_token}. */
+  list: ({ maxResults, pageToken } = {}) =>
+    mlflow.get("webhooks", { max_results: maxResults, page_token: pageToken || undefined }),
+  /** `events` as "entity.action" names; an empty secret means none. Resolves the webhook. */
+  create: ({ name, url, events, secret, description }) =>
+    mlflow
+      .post("webhooks", { name, url, events, secret: secret || undefined, description: description || undefined })
+      .then((r) => r.webhook),
+  setStatus: (id, status) => mlflow.patch(webhookPath(id), { status }).then((r) => r.webhook),
+  delete: (id) => mlflow.delete(webhookPath(id)),
+  /** Send one example event now: {result: {success, response_status, error_message}, delivery}. */
+  test: (id) => mlflow.post(webhookPath(id) + "/test"),
+  /** The delivery log, newest first: {deliveries: [...], next_page_token}. */
+  deliveries: ({ webhookId, maxResults, pageToken }) =>
+    cairn.get("webhooks/deliveries", {
+      webhook_id: webhookId,
+      max_results: maxResults,
+      page_token: pageToken || undefined,
+    }),
 };

@@ -9,6 +9,7 @@
 //   #/models?q=...&sort=...              registered models           pages/models.js
 //   #/models/<name>                      one registered model        pages/model.js
 //   #/models/<name>/versions/<version>   one model version           pages/model-version.js
+//   #/webhooks?webhook=<id>              webhooks, one's delivery log pages/webhooks.js
 // (model names are URL-encoded path segments)
 // A page module's default export is a component receiving {route} (see lib.currentRoute).
 
@@ -23,6 +24,7 @@ const PAGES = [
   { match: (s) => s[0] === "models" && s.length === 1, module: "./pages/models.js" },
   { match: (s) => s[0] === "models" && s.length === 2, module: "./pages/model.js" },
   { match: (s) => s[0] === "models" && s.length === 4 && s[2] === "versions", module: "./pages/model-version.js" },
+  { match: (s) => s[0] === "webhooks" && s.length === 1, module: "./pages/webhooks.js" },
 ];
 
 const THEME_KEY = "cairn.theme";
@@ -74,7 +76,8 @@ function App() {
     <header class="topbar">
       <a class="brand" href=${href("/")}><img src="static/favicon.svg" alt="" width="20" height="20" />cairn</a>
       <nav><a href=${href("/")} class=${route.segments.length === 0 ? "active" : ""}>Experiments</a>
-        <a href=${href("/models")} class=${route.segments[0] === "models" ? "active" : ""} data-testid="nav-models">Models</a></nav>
+        <a href=${href("/models")} class=${route.segments[0] === "models" ? "active" : ""} data-testid="nav-models">Models</a>
+        <a href=${href("/webhooks")} class=${route.segments[0] === "webhooks" ? "active" : ""} data-testid="nav-webhooks">Webhooks</a></nav>
       <span class="spacer"></span>
       <${ThemeToggle} />
     </header>

@@ -1,8 +1,10 @@
 // One model version (#/models/<name>/versions/<version>): its details (source, storage, run,
 // logged model, status) with a stage-transition control, description, tags, the aliases on it,
 // the lineage graph (datasets → run → logged model → this version) and its audit history.
+// "Delete version" (back to the model afterwards) and "Copy to model…" (on to the copy) ask
+// first in a dialog.
 
-import { html, useState, useEffect, useAsync, href, formatTime, ErrorBox, Spinner } from "../lib.js";
+import { html, useState, useEffect, useRef, useAsync, navigate, href, formatTime, searchLiteral, ErrorBox, Spinner } from "../lib.js";
 import { registry } from "../api.js";
 import { Section, CopyButton, safeHttpUrl } from "../components/run-common.js";
 import { EditableDescription } from "../components/run-description.js";
@@ -10,7 +12,88 @@ import { RegistryTags } from "../components/registry-tags.js";
 import { AliasEditor } from "../components/registry-aliases.js";
 import { HistoryTimeline } from "../components/registry-history.js";
 import { LineageGraph } from "../components/registry-lineage.js";
-import { STAGES, StageBadge, VersionStatus, modelHref } from "../components/registry-common.js";
+import { Dialog } from "../components/registry-dialog.js";
+import { STAGES, StageBadge, VersionStatus, modelHref, modelPath, versionPath } from "../components/registry-common.js";
+
+/**
+ * Copy version `v` (its message) into model `dstName` as MLflow's client copies over REST: the
+ * target is created if missing, then a version with source `models:/<name>/<version>` and the
+ * source's run, logged model, tags, description and run link. Resolves the new version. The
+ * target is looked up with a search (always 200) before creating it, rather than by a create
+ * that answers 400 when it exists, so the browser logs no failed request.
+ */
+export async function copyVersion(v, dstName) {
+  const found = await registry.searchModels({ filter: "name = " + searchLiteral(dstName), maxResults: 1 });
+  if (!(found.registered_models || []).some((m) => m.name === dstName)) {
+    try {
+      await registry.createModel(dstName);
+    } catch (e) {
+      if (e.errorCode !== "RESOURCE_ALREADY_EXISTS") throw e; // created meanwhile: fine
+    }
+  }
+  return registry.createVersion(dstName, {
+    source: `models:/${v.name}/${v.version}`,
+    run_id: v.run_id || undefined,
+    model_id: v.model_id || undefined,
+    tags: (v.tags || []).map((t) => ({ key: t.key, value: t.value })),
+    description: v.description || undefined,
+    run_link: v.run_link || undefined,
+  });
+}
+
+function DeleteVersionDialog({ v, onDone, onCancel }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const confirm = async () => {
+    setBusy(true);
+    try {
+      await registry.deleteVersion(v.name, v.version);
+      onDone();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  const aliases = v.aliases || [];
+  return html`<${Dialog} title="Delete version" confirmLabel="Delete" danger busy=${busy} testid="delete-version-dialog"
+      onConfirm=${confirm} onCancel=${onCancel}>
+    <p>Delete version <strong data-testid="delete-version-number">${v.version}</strong> of <strong
+      data-testid="delete-version-name">${v.name}</strong>${aliases.length
+        ? html` and its ${aliases.length === 1 ? "alias" : "aliases"} ${aliases.map(
+            (a, i) => html`${i ? ", " : ""}<code key=${a}>${a}</code>`,
+          )}`
+        : null}? This cannot be undone.</p>
+    <p class="muted">Code loading <code>models:/${v.name}/${v.version}</code> will fail.</p>
+    <${ErrorBox} error=${error} />
+  <//>`;
+}
+
+function CopyVersionDialog({ v, onDone, onCancel }) {
+  const [draft, setDraft] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const input = useRef(null);
+  useEffect(() => input.current && input.current.focus(), []);
+  const target = draft.trim();
+  const confirm = async () => {
+    setBusy(true);
+    try {
+      onDone(await copyVersion(v, target));
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return html`<${Dialog} title="Copy to model" confirmLabel="Copy" busy=${busy} testid="copy-version-dialog"
+      canConfirm=${!!target} onConfirm=${confirm} onCancel=${onCancel}>
+    <label class="dialog-field">Target model
+      <input ref=${input} value=${draft} data-testid="copy-target-input" aria-label="Target model name"
+        placeholder=${"e.g. prod." + v.name} onInput=${(e) => setDraft(e.currentTarget.value)} /></label>
+    <p class="muted">Adds a new version to the target (created if it does not exist) whose source
+      is <code>models:/${v.name}/${v.version}</code>, with this version's run, logged model, tags and description.</p>
+    <${ErrorBox} error=${error} />
+  <//>`;
+}
 
 /** Move the version to another stage, optionally archiving the versions now in that stage. */
 function StageControl({ name, version, stage, onChanged }) {
@@ -100,6 +183,7 @@ export default function ModelVersionPage({ route }) {
 
 function ModelVersion({ name, version }) {
   const [changes, setChanges] = useState(0);
+  const [dialog, setDialog] = useState(null); // null | "delete" | "copy"
   const mv = useAsync(() => registry.getVersion(name, version), [name, version]);
   const lineage = useAsync(() => registry.lineage(name, version), [name, version]);
   useEffect(() => {
@@ -122,6 +206,10 @@ function ModelVersion({ name, version }) {
     <div class="registry-title-row">
       <h1 class="registry-title" title=${name}>${name} <span class="muted">version ${version}</span></h1>
       ${v ? (v.aliases || []).map((a) => html`<span class="badge alias-badge" key=${a}>@${a}</span>`) : null}
+      ${v
+        ? html`<button type="button" class="small" data-testid="version-copy" onClick=${() => setDialog("copy")}>Copy to model…</button>
+            <button type="button" class="small danger" data-testid="version-delete" onClick=${() => setDialog("delete")}>Delete version</button>`
+        : null}
     </div>
     ${!v && mv.error ? html`<${ErrorBox} error=${mv.error} /><p><a href=${modelHref(name)}>Back to the model</a></p>` : null}
     ${!v && !mv.error ? html`<${Spinner} label="Loading version" />` : null}
@@ -143,6 +231,14 @@ function ModelVersion({ name, version }) {
                 remove=${(key) => registry.deleteVersionTag(name, version, key)} />
             </div>
           </div>`
+      : null}
+    ${v && dialog === "delete"
+      ? html`<${DeleteVersionDialog} v=${v} onCancel=${() => setDialog(null)}
+          onDone=${() => { setDialog(null); navigate(modelPath(name), null, { replace: true }); }} />`
+      : null}
+    ${v && dialog === "copy"
+      ? html`<${CopyVersionDialog} v=${v} onCancel=${() => setDialog(null)}
+          onDone=${(copy) => { setDialog(null); navigate(versionPath(copy.name, copy.version)); }} />`
       : null}
   </div>`;
 }
