@@ -190,6 +190,7 @@ export const webhooks = {
     mlflow
       .post("webhooks", { name, url, events, secret: secret || undefined, description: description || undefined })
       .then((r) => r.webhook),
+  get: (id) => mlflow.get(webhookPath(id)).then((r) => r.webhook),
   setStatus: (id, status) => mlflow.patch(webhookPath(id), { status }).then((r) => r.webhook),
   delete: (id) => mlflow.delete(webhookPath(id)),
   /** Send one example event now: {result: {success, response_status, error_message}, delivery}. */

@@ -44,8 +44,8 @@ function RenameDialog({ name, onDone, onCancel }) {
     <label class="dialog-field">New name
       <input ref=${input} value=${draft} data-testid="rename-input" aria-label="New model name"
         onInput=${(e) => setDraft(e.currentTarget.value)} /></label>
-    <p class="muted">Versions, aliases and tags move with the model. Code loading
-      <code>models:/${name}/…</code> must use the new name.</p>
+    <p class="muted">Versions, aliases and tags move with the model.
+      Code loading <code>models:/${name}/…</code> must use the new name.</p>
     <${ErrorBox} error=${error} />
   <//>`;
 }
