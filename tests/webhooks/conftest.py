@@ -14,7 +14,6 @@ from cairn.webhooks import dispatcher
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAIRN_WEBHOOK_BACKOFF_S", "0.05")
     monkeypatch.setenv("CAIRN_WEBHOOK_MAX_BACKOFF_S", "0.2")
-    monkeypatch.setenv("CAIRN_WEBHOOK_POLL_S", "0.05")
     monkeypatch.setenv("CAIRN_WEBHOOK_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("CAIRN_WEBHOOK_TIMEOUT_S", "10")
 

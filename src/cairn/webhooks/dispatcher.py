@@ -1,13 +1,21 @@
-"""The background sender: one thread per database per process, started when there is work.
+"""The background sender: one thread per database per process, for as long as the process runs.
 
-:func:`wake` (called after every registry write that queued deliveries) starts or nudges the
-dispatcher of that engine. It claims due deliveries (:mod:`outbox`), sends each on a thread
-of its own (at most ``workers`` at once, so one slow receiver does not hold up the others),
-and looks again every ``poll_s`` for retries that came due. When nothing is pending any more
-it stops; the next wake starts it again. Registry calls never wait for it.
+It starts when a registry store is opened on the database (and on :func:`wake`). Each pass
+claims due deliveries (:mod:`outbox`) and sends each on a thread of its own (at most
+``workers`` at once, so one slow receiver does not hold up the others); then the thread
+sleeps until the earliest pending delivery is due, but never longer than ``sweep_s``. That
+sweep is what sends deliveries other processes left behind (a script that exited after its
+grace period, a process that crashed and whose lease ran out). :func:`wake`, called after a
+registry write that queued deliveries, cuts the sleep short. A database that fails is tried
+again after growing pauses (up to ``sweep_s``), never given up on. Registry calls never wait.
 
-At exit a process gives its due deliveries ``exit_grace_s`` to go; what is still in flight
-then is released for the next process, what is not yet due stays PENDING.
+At exit a process gives its due deliveries ``exit_grace_s`` to go. Then claims whose attempt
+has not started are released for the next process; attempts in flight keep their lease (the
+receiver may already have the request: releasing it would have it sent twice and the first
+answer never recorded).
+
+Dispatchers are kept by database URI and hold their engine weakly: an engine dropped by
+:func:`cairn.store.db.engine.dispose_engines` is not kept alive, and the thread ends with it.
 """
 
 from __future__ import annotations
@@ -17,55 +25,72 @@ import logging
 import os
 import threading
 import time
+import weakref
 
 from sqlalchemy import Engine
 
+from cairn.clock import now_ms
 from cairn.webhooks import outbox, sender
 from cairn.webhooks.outbox import Claim
 from cairn.webhooks.settings import WebhookSettings
 
 _log = logging.getLogger("cairn.webhooks")
 
-_MAX_FAILED_POLLS = 30  # a database gone for good (dropped, unreachable): stop polling it
-
-_dispatchers: dict[Engine, Dispatcher] = {}
-_registry_lock = threading.Lock()
+_dispatchers: dict[str, Dispatcher] = {}  # by database URI
+_registry_lock = threading.Lock()  # taken before any dispatcher's own lock
 _atexit_registered = False
 
 
 class Dispatcher:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, key: str, engine: Engine) -> None:
+        self.key = key
+        self._engine = weakref.ref(engine)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._inflight: dict[str, Claim] = {}
-        self._found_due = True  # whether the last pass claimed anything
+        self._inflight: dict[str, Claim] = {}  # claimed by this process, not yet recorded
+        self._sending: set[str] = set()  # of those, the ones whose attempt has started
+        self._claiming = False  # a claim is under way (rows may be ours, not yet in _inflight)
         self._closing = False
 
     # ------------------------------------------------------------------ control
 
-    def wake(self) -> None:
+    def use(self, engine: Engine) -> None:
+        """Work through ``engine`` from now on (the one this process now has for the URI);
+        a new engine means the database was opened afresh: look at it at once."""
         with self._lock:
-            if self._closing:
-                return
+            if self._engine() is not engine:
+                self._engine = weakref.ref(engine)
+                self._wake.set()
+
+    def start(self) -> None:
+        """Run the thread if it is not running (its first pass looks at once)."""
+        with self._lock:
+            self._start_locked()
+
+    def wake(self) -> None:
+        """Look for due deliveries now."""
+        with self._lock:
             self._wake.set()
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="cairn-webhooks", daemon=True
-                )
-                self._thread.start()
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        if self._closing or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="cairn-webhooks", daemon=True)
+        self._thread.start()
 
     def drain(self, deadline: float) -> None:
         """Let due deliveries go until ``deadline`` (monotonic), then :meth:`close`."""
         while time.monotonic() < deadline:
             with self._lock:
                 if self._thread is None:
-                    break  # stopped: nothing was pending
-                idle = not self._inflight and not self._found_due
+                    break
+                idle = not (self._inflight or self._claiming or self._wake.is_set())
             if idle:
+                engine = self._engine()
                 try:
-                    if not outbox.has_due(self.engine):
+                    if engine is None or not outbox.has_due(engine):
                         break
                 except Exception:
                     break
@@ -74,8 +99,8 @@ class Dispatcher:
         self.close(deadline)
 
     def close(self, deadline: float | None = None) -> None:
-        """Stop claiming; wait for the thread (until ``deadline``, if given) and release what
-        is still in flight for another process."""
+        """Stop claiming; wait for the thread (until ``deadline``, if given) and release the
+        claims whose attempt has not started. Attempts in flight keep their lease."""
         with self._lock:
             self._closing = True
             thread = self._thread
@@ -83,10 +108,18 @@ class Dispatcher:
         if thread is not None and deadline is not None:
             thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
-            left = list(self._inflight.values())
+            unsent = [c for i, c in self._inflight.items() if i not in self._sending]
+            for claim in unsent:
+                del self._inflight[claim.delivery_id]
+        self._release(unsent)
+
+    def _release(self, claims: list[Claim]) -> None:
+        engine = self._engine()
+        if engine is None or not claims:
+            return
         try:
-            outbox.release(self.engine, left)
-        except Exception as exc:  # the database may be gone at exit
+            outbox.release(engine, claims)
+        except Exception as exc:  # the database may be gone at exit: the leases will end
             _log.debug("Could not release webhook deliveries: %s", exc)
 
     # ------------------------------------------------------------------ the thread
@@ -96,7 +129,6 @@ class Dispatcher:
             self._loop()
         except Exception:  # a bug, not a receiver's failure: say so, let the next wake restart
             _log.exception("The webhook dispatcher stopped")
-        finally:
             with self._lock:
                 if self._thread is threading.current_thread():
                     self._thread = None
@@ -108,91 +140,117 @@ class Dispatcher:
                 if self._closing:
                     self._thread = None
                     return
-            settings = _settings()
+            settings = WebhookSettings.from_env()
             self._wake.clear()
             try:
-                claimed = self._claim(settings)
+                wait = self._pass(settings)
                 failures = 0
-            except Exception as exc:
+            except Exception as exc:  # the database is unreachable (or gone): back off
                 failures += 1
-                claimed = []
                 level = logging.WARNING if failures == 1 else logging.DEBUG
                 _log.log(level, "Webhook dispatcher cannot read the outbox: %s", exc)
-            for claim in claimed:
-                try:
-                    threading.Thread(
-                        target=self._deliver,
-                        args=(claim, settings),
-                        name="cairn-webhook",
-                        daemon=True,
-                    ).start()
-                except RuntimeError:  # no new threads while the interpreter shuts down
-                    self._deliver(claim, settings)
-            if not self._wake.wait(settings.poll_s) and self._may_stop(failures):
-                return
+                wait = min(settings.sweep_s, 0.5 * 2 ** min(failures - 1, 16))
+            if wait is None:
+                return  # the engine is gone
+            self._wake.wait(wait)
 
-    def _claim(self, settings: WebhookSettings) -> list[Claim]:
+    def _pass(self, settings: WebhookSettings) -> float | None:
+        """Claim and send what is due; how long to sleep (None: the engine is gone and the
+        thread has ended). The engine is held only while a pass (or a send) runs."""
+        engine = self._engine()
+        if engine is None:
+            self._stop_orphaned()
+            return None
+        for claim in self._claim(engine, settings):
+            try:
+                threading.Thread(
+                    target=self._deliver,
+                    args=(engine, claim, settings),
+                    name="cairn-webhook",
+                    daemon=True,
+                ).start()
+            except RuntimeError:  # no new threads while the interpreter shuts down
+                self._deliver(engine, claim, settings)
+        with self._lock:
+            if len(self._inflight) >= settings.workers:
+                return settings.sweep_s  # a send that ends wakes the thread
+        next_due = outbox.next_due_ms(engine)
+        if next_due is None:
+            return settings.sweep_s
+        return min(settings.sweep_s, max(0.0, (next_due - now_ms()) / 1000))
+
+    def _stop_orphaned(self) -> None:
+        with _registry_lock, self._lock:
+            if self._engine() is not None:  # a new engine came meanwhile: keep going
+                return
+            self._thread = None
+            if _dispatchers.get(self.key) is self:
+                del _dispatchers[self.key]
+
+    def _claim(self, engine: Engine, settings: WebhookSettings) -> list[Claim]:
         with self._lock:
             free = settings.workers - len(self._inflight)
             if self._closing or free <= 0:
                 return []
-        claimed = outbox.claim_due(self.engine, free, settings)
-        with self._lock:
-            self._found_due = bool(claimed)
-            for claim in claimed:
-                self._inflight[claim.delivery_id] = claim
+            self._claiming = True
+        claimed: list[Claim] = []
+        try:
+            claimed = outbox.claim_due(engine, free, settings)
+        finally:
+            with self._lock:
+                self._claiming = False
+                for claim in claimed:
+                    self._inflight[claim.delivery_id] = claim
         return claimed
 
-    def _may_stop(self, failures: int) -> bool:
-        """Stop when nothing is pending (or the database keeps failing); a wake that came
-        meanwhile keeps the thread going."""
+    def _deliver(self, engine: Engine, claim: Claim, settings: WebhookSettings) -> None:
         with self._lock:
-            if self._inflight or self._wake.is_set():
-                return False
-        if failures < _MAX_FAILED_POLLS:
-            try:
-                if failures or outbox.has_pending(self.engine):
-                    return False
-            except Exception:
-                return False
-        with self._lock:
-            if self._inflight or self._wake.is_set():
-                return False
-            self._thread = None
-            return True
-
-    def _deliver(self, claim: Claim, settings: WebhookSettings) -> None:
+            closing = self._closing
+            if closing:
+                self._inflight.pop(claim.delivery_id, None)
+            else:
+                self._sending.add(claim.delivery_id)
+        if closing:  # not started: the next process (or this one's next dispatcher) sends it
+            self._release([claim])
+            return
         try:
             if not claim.active:
                 outbox.abandon(
-                    self.engine, claim, "The webhook was disabled before this delivery was sent."
+                    engine, claim, "The webhook was disabled before this delivery was sent."
                 )
                 return
             attempt = sender.send(claim.url, claim.secret, claim.delivery_id, claim.body, settings)
-            outbox.record(self.engine, claim, attempt, settings)
+            outbox.record(engine, claim, attempt, settings)
         except Exception as exc:  # the record could not be written: the lease will expire
             _log.warning("Webhook delivery %s: %s", claim.delivery_id, exc)
         finally:
             with self._lock:
                 self._inflight.pop(claim.delivery_id, None)
+                self._sending.discard(claim.delivery_id)
             self._wake.set()
 
 
-# ---------------------------------------------------------------------- one per engine
+# ---------------------------------------------------------------------- one per database
 
 
 def dispatcher_for(engine: Engine) -> Dispatcher:
     global _atexit_registered
-    dispatcher = _dispatchers.get(engine)
-    if dispatcher is None:
-        with _registry_lock:
-            dispatcher = _dispatchers.get(engine)
-            if dispatcher is None:
-                dispatcher = _dispatchers[engine] = Dispatcher(engine)
-                if not _atexit_registered:
-                    atexit.register(_drain_all)
-                    _atexit_registered = True
+    key = engine.url.render_as_string(hide_password=False)
+    with _registry_lock:
+        dispatcher = _dispatchers.get(key)
+        if dispatcher is None:
+            dispatcher = _dispatchers[key] = Dispatcher(key, engine)
+            if not _atexit_registered:
+                atexit.register(_drain_all)
+                _atexit_registered = True
+        else:
+            dispatcher.use(engine)
     return dispatcher
+
+
+def start(engine: Engine) -> None:
+    """Run this process's dispatcher for ``engine`` (its sweep sends what is pending)."""
+    dispatcher_for(engine).start()
 
 
 def wake(engine: Engine) -> None:
@@ -200,19 +258,8 @@ def wake(engine: Engine) -> None:
     dispatcher_for(engine).wake()
 
 
-def resume(engine: Engine) -> None:
-    """Start the dispatcher if deliveries are pending (left by a process that ended)."""
-    try:
-        pending = outbox.has_pending(engine)
-    except Exception as exc:
-        _log.warning("Cannot look for pending webhook deliveries: %s", exc)
-        return
-    if pending:
-        wake(engine)
-
-
 def shutdown(timeout_s: float = 5.0) -> None:
-    """Stop every dispatcher of this process (tests; the next wake starts afresh)."""
+    """Stop every dispatcher of this process (tests; the next start begins afresh)."""
     with _registry_lock:
         dispatchers = list(_dispatchers.values())
         _dispatchers.clear()
@@ -221,22 +268,12 @@ def shutdown(timeout_s: float = 5.0) -> None:
         dispatcher.close(deadline)
 
 
-def _settings() -> WebhookSettings:
-    """The settings from the environment; the defaults (and a warning) if they are invalid,
-    so a typo in a variable cannot stop deliveries."""
-    try:
-        return WebhookSettings.from_env()
-    except Exception as exc:
-        _log.warning("Ignoring the webhook settings: %s", exc)
-        return WebhookSettings()
-
-
 def _drain_all() -> None:
     with _registry_lock:
         dispatchers = list(_dispatchers.values())
     if not dispatchers:
         return
-    deadline = time.monotonic() + _settings().exit_grace_s
+    deadline = time.monotonic() + WebhookSettings.from_env().exit_grace_s
     for dispatcher in dispatchers:
         dispatcher.drain(deadline)
 

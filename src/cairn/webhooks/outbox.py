@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, exists, select, update
+from sqlalchemy import Engine, and_, exists, func, select, update
 
 from cairn.clock import now_ms
 from cairn.entities.webhook import DeliveryStatus, WebhookStatus
@@ -131,7 +131,9 @@ def abandon(engine: Engine, claim: Claim, reason: str) -> None:
 
 
 def release(engine: Engine, claims: list[Claim]) -> None:
-    """Make claimed deliveries due again at once (a process exiting mid-attempt)."""
+    """Make claimed deliveries due again at once. Only for claims whose attempt has not
+    started: one in flight keeps its lease, or its success could be sent twice and never
+    recorded."""
     if not claims:
         return
     with write_transaction(engine) as conn:
@@ -139,13 +141,13 @@ def release(engine: Engine, claims: list[Claim]) -> None:
             conn.execute(update(d).where(_still_ours(claim)).values(next_attempt_time=now_ms()))
 
 
-def has_pending(engine: Engine) -> bool:
-    """Whether any delivery still waits for an attempt (due or not, claimed or not)."""
-    query = select(
-        exists().where(d.c.status == DeliveryStatus.PENDING, d.c.next_attempt_time.is_not(None))
-    )
+def next_due_ms(engine: Engine) -> int | None:
+    """When the earliest pending delivery is due (claimed ones: when their lease ends);
+    None if nothing is pending."""
+    query = select(func.min(d.c.next_attempt_time)).where(d.c.status == DeliveryStatus.PENDING)
     with read_transaction(engine) as conn:
-        return bool(conn.execute(query).scalar())
+        value = conn.execute(query).scalar()
+    return None if value is None else int(value)
 
 
 def has_due(engine: Engine) -> bool:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from cairn.entities.webhook import WEBHOOK_EVENTS, WebhookStatus
@@ -169,16 +171,41 @@ def address_refusal(address: IPAddress, allow_private: bool) -> str | None:
     return f"{address} is not a public address (CAIRN_WEBHOOK_ALLOW_PRIVATE_IPS=false)."
 
 
-def check_destination(host: str, port: int, allow_private: bool) -> str | None:
+def check_destination(host: str, port: int, allow_private: bool, timeout_s: float) -> str | None:
     """Resolve ``host`` and say why it may not be called (None: it may).
 
-    Raises OSError when the name does not resolve (a network error: worth retrying).
+    Raises OSError when the name does not resolve within ``timeout_s`` (a network error:
+    worth retrying).
     """
     address = literal_address(host)
     if address is not None:
         return address_refusal(address, allow_private)
-    for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP):
+    for info in resolve(host, port, timeout_s):
         refusal = address_refusal(ipaddress.ip_address(info[4][0].split("%", 1)[0]), allow_private)
         if refusal:
             return f"{host} resolves to {refusal}"
     return None
+
+
+def resolve(host: str, port: int, timeout_s: float) -> list[Any]:
+    """``getaddrinfo`` with a time limit (it has none of its own, and a claim's lease must
+    outlast the attempt). It runs on a daemon thread, left behind if it hangs: a hung
+    resolver never keeps the process from exiting."""
+    result: list[Any] = []
+    failure: list[OSError] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            result.extend(socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP))
+        except OSError as exc:
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="cairn-webhook-dns", daemon=True).start()
+    if not done.wait(timeout_s):
+        raise TimeoutError(f"no answer within {timeout_s:g} s")
+    if failure:
+        raise failure[0]
+    return result

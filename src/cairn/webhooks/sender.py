@@ -58,7 +58,9 @@ def send(
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        refusal = rules.check_destination(parts.hostname or "", port, settings.allow_private)
+        refusal = rules.check_destination(
+            parts.hostname or "", port, settings.allow_private, settings.timeout_s
+        )
     except OSError as exc:
         return Attempt(False, retryable=True, error=f"Cannot resolve {parts.hostname}: {exc}")
     except Exception as exc:  # a bad literal that slipped past validation

@@ -3,9 +3,10 @@
 The outbox: :meth:`_enqueue_webhooks` runs inside the transaction that records a registry
 event and writes one PENDING delivery per active webhook subscribed to it, so an event is
 never lost and never waits on a receiver. :meth:`_after_registry_write` (called after the
-commit) wakes this process's dispatcher (:mod:`cairn.webhooks.dispatcher`), which sends them.
-The store's constructor calls :meth:`_resume_webhook_deliveries` so that deliveries a previous
-process left PENDING go out without waiting for the next registry write.
+commit) wakes this process's dispatcher (:mod:`cairn.webhooks.dispatcher`), which sends them;
+only a committed transaction that queued something wakes it. The store's constructor starts
+the dispatcher (:meth:`_start_webhook_dispatcher`): its sweep sends what other processes left
+PENDING, also while this process writes nothing.
 
 Secrets are stored as given (the HMAC key has to be read back to sign) and never returned:
 entities only say ``has_secret``.
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, event, insert, select, update
 
 from cairn.clock import now_ms
 from cairn.entities import PagedList
@@ -37,8 +38,9 @@ MAX_RESULTS_WEBHOOKS = 1000
 w = t.webhooks
 d = t.webhook_deliveries
 
-# Set by _enqueue_webhooks, read by _after_registry_write on the same thread: only writes
-# that queued something wake the dispatcher.
+# Per thread: the connection whose transaction queued deliveries, set by _enqueue_webhooks and
+# read by _after_registry_write (which runs after the commit). A rollback of that connection
+# clears it (_forget_rolled_back), so a failed write cannot wake the dispatcher later.
 _queued = threading.local()
 
 
@@ -214,24 +216,35 @@ class SqlWebhooksMixin:
                 for webhook_id in targets
             ],
         )
-        _queued.pending = True
+        _queued.conn = conn
         return len(targets)
 
     def _after_registry_write(self) -> None:
-        """Wake the dispatcher if this thread's last write queued deliveries (cheap if not)."""
-        if getattr(_queued, "pending", False):
-            _queued.pending = False
+        """After a commit: wake the dispatcher if that transaction queued deliveries (cheap
+        if not)."""
+        if getattr(_queued, "conn", None) is not None:
+            _queued.conn = None
             dispatcher.wake(self.engine)
 
-    def _resume_webhook_deliveries(self) -> None:
-        """Start sending deliveries left PENDING by an earlier process, if there are any."""
-        dispatcher.resume(self.engine)
+    def _watch_webhook_transactions(self) -> None:
+        """Once per engine: have rollbacks forget what their transaction queued."""
+        if not event.contains(self.engine, "rollback", _forget_rolled_back):
+            event.listen(self.engine, "rollback", _forget_rolled_back)
+
+    def _start_webhook_dispatcher(self) -> None:
+        """Run this process's dispatcher for the database (cheap once it runs)."""
+        dispatcher.start(self.engine)
 
     def _webhook_row(self, conn: Connection, webhook_id: str) -> Any:
         row = conn.execute(select(w).where(w.c.webhook_id == webhook_id)).mappings().first()
         if row is None:
             raise CairnError.not_found(f"Webhook with ID {webhook_id} not found.")
         return row
+
+
+def _forget_rolled_back(conn: Connection) -> None:
+    if getattr(_queued, "conn", None) is conn:
+        _queued.conn = None
 
 
 def _events(row: Any) -> list[str]:
