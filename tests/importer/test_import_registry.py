@@ -266,3 +266,113 @@ def test_import_registry_from_a_tracking_server(
     again = cairn_import("--from", mlflow_server.url, "--to", dest_uri)
     assert summary(again)["model versions"] == "0 new, 0 updated, 3 unchanged"
     assert registry_counts(dest_uri) == counts
+
+    # Whatever the server answers, a version naming files outside its run is refused.
+    root = client.get_run(ids["run_id"]).info.artifact_uri
+    escapes = {5: f"{root}/../../../outside", 6: str(tmp_path), 7: f"runs:/{ids['run_id']}/../x"}
+    craft_versions(
+        f"sqlite:///{tmp_path}/server/mlflow.db",
+        [
+            {"name": "classifier", "version": n, "source": s, "run_id": ids["run_id"]}
+            for n, s in escapes.items()
+        ],
+    )
+    crafted = cairn_import("--from", mlflow_server.url, "--to", dest_uri)
+    assert summary(crafted)["model versions"] == "0 new, 0 updated, 3 unchanged"
+    out = " ".join(crafted.stderr.split())
+    for number, source in escapes.items():
+        assert f"model 'classifier' version {number} not imported: its source {source!r}" in out
+    assert registry_counts(dest_uri) == counts
+
+
+# ----------------------------------------------------------------------------- refused sources
+
+
+def craft_versions(mlflow_uri: str, rows: list[dict[str, Any]]) -> None:
+    """Write versions straight into MLflow's ``model_versions`` table, as a store MLflow's own
+    API once let through (or someone with the database) could hold them."""
+    from sqlalchemy import MetaData, create_engine, insert
+
+    engine = create_engine(mlflow_uri)
+    try:
+        meta = MetaData()
+        meta.reflect(bind=engine, only=["model_versions"])
+        with engine.begin() as conn:
+            conn.execute(
+                insert(meta.tables["model_versions"]),
+                [
+                    {
+                        "creation_time": 1_700_000_000_000 + row["version"],
+                        "last_updated_time": 1_700_000_000_000 + row["version"],
+                        "current_stage": "None",
+                        "status": "READY",
+                        "storage_location": row["source"],
+                        **row,
+                    }
+                    for row in rows
+                ],
+            )
+    finally:
+        engine.dispose()
+
+
+def test_sources_outside_the_runs_and_models_are_refused(
+    mlflow_db: str, db_uri: str, tmp_path: Path, artifact_root: Path, use_mlflow: Any
+) -> None:
+    """The store's rule for what a source may name holds for imported versions too: ``..``
+    out of a run, a sibling that shares the root's prefix, an arbitrary local path, a logged
+    model whose recorded location is elsewhere. Each is left out and reported, never written,
+    in a dry run and a real one, and again on the next import; the honest version comes in."""
+    mlflow.set_tracking_uri(mlflow_db)
+    client = mlflow.MlflowClient()
+    exp = mlflow.create_experiment("crafted", str(tmp_path / "mlflow-artifacts"))
+    with mlflow.start_run(experiment_id=exp) as run:
+        mlflow.log_text("flavors: {}\n", "model/MLmodel")
+    run_id, root = run.info.run_id, run.info.artifact_uri
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "MLmodel").write_text("not for you\n")
+    client.create_registered_model("crafted")
+    client.create_model_version("crafted", f"runs:/{run_id}/model", run_id=run_id)
+    elsewhere = {"storage_location": str(secret)}  # what MLflow says is where the files are
+    refused = {
+        2: {"source": f"runs:/{run_id}/../../../secret", "run_id": run_id},
+        3: {"source": f"{root}/../../../secret", "run_id": run_id},
+        4: {"source": f"{root}-sibling/model", "run_id": run_id},
+        5: {"source": str(secret), "run_id": None},
+        6: {"source": "models:/m-0123456789abcdef", "run_id": run_id, **elsewhere},
+        7: {"source": f"{root}/%2e%2e/%2e%2e/%2e%2e/secret", "run_id": run_id},
+        8: {"source": f"runs:/{run_id}/model", "run_id": "0" * 32, **elsewhere},
+    }
+    craft_versions(mlflow_db, [{"name": "crafted", "version": n, **r} for n, r in refused.items()])
+    client.set_registered_model_alias("crafted", "sneaky", "5")
+    client.set_registered_model_alias("crafted", "honest", "1")
+
+    def assert_refused(result: Any, versions: str = "1 new, 0 updated, 0 unchanged") -> None:
+        assert summary(result)["model versions"] == versions
+        out = " ".join(result.stderr.split())
+        for number, row in refused.items():
+            assert f"model 'crafted' version {number} not imported: its source" in out
+            assert repr(row["source"]) in out
+        assert "alias 'sneaky' of model 'crafted' points at version 5" in out
+
+    assert_refused(cairn_import("--from", mlflow_db, "--to", db_uri, "--dry-run"))
+    assert_refused(cairn_import("--from", mlflow_db, "--to", db_uri))
+    again = cairn_import("--from", mlflow_db, "--to", db_uri)
+    assert_refused(again, "0 new, 0 updated, 1 unchanged")
+
+    store = SqlRegistryStore(db_uri)
+    assert store.get_registered_model("crafted").aliases == {"honest": 1}
+    with read_transaction(get_engine(db_uri)) as conn:
+        mv = schema.model_versions
+        rows = conn.execute(select(mv.c.version, mv.c.source, mv.c.storage_location)).all()
+        events = conn.execute(select(schema.registry_events.c.version)).scalars().all()
+    assert [r.version for r in rows] == [1]
+    assert rows[0].source == f"runs:/{run_id}/model"
+    assert _inside(rows[0].storage_location, artifact_root) == Path(
+        store.get_model_version_download_uri("crafted", 1)
+    )
+    assert sorted(events, key=str) == [1, None]
+    for number in refused:
+        with pytest.raises(CairnError, match="not found"):
+            store.get_model_version("crafted", number)

@@ -16,6 +16,11 @@ Rules, so that re-running an import is safe:
   version registered in cairn later never takes a number MLflow gave out.
 - A version whose files are in one of the imported runs points at the cairn run's copy: its
   source is rewritten from the MLflow run's artifact location to cairn's.
+- A version's source obeys the store's rule for sources
+  (:mod:`cairn.store.registry.sql_sources`): files cairn has no copy of must be inside the
+  artifact root the source gives the version's run or logged model. A version naming anything
+  else (``..`` out of a run, a sibling directory, an arbitrary path, wherever the source's
+  ``storage_location`` says) is not imported, and the summary says which and why.
 - The audit trail gets one ``registered_model.created`` / ``model_version.created`` row per
   model or version the import creates, dated and attributed as in the source (or to
   ``cairn-import`` when MLflow recorded no user), marked ``imported_from``; re-imports and
@@ -27,19 +32,32 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from cairn import validation
 from cairn.clock import now_ms
-from cairn.errors import CairnError
-from cairn.store.artifacts.paths import join_uri
+from cairn.entities.registry import ModelVersion
+from cairn.errors import (
+    ENDPOINT_NOT_FOUND,
+    NOT_IMPLEMENTED,
+    RESOURCE_DOES_NOT_EXIST,
+    CairnError,
+)
+from cairn.models.uri import parse_runs_uri
+from cairn.registry.uri import parse_model_uri
+from cairn.store.artifacts.paths import join_uri, safe_relative_path
 from cairn.store.db import schema as t
 from cairn.store.db.engine import read_transaction, write_transaction
 from cairn.store.db.upsert import upsert
+from cairn.store.registry.sql_sources import ACCEPTED_SOURCES, MAX_MODEL_ID_LENGTH, is_inside
+
+if TYPE_CHECKING:
+    from cairn.store.registry.rest import RestRegistryStore
+    from cairn.store.tracking.rest import RestTrackingStore
 
 REGISTRY_TABLES = ("registered_models", "model_versions")
 OPTIONAL_REGISTRY_TABLES = (
@@ -69,9 +87,14 @@ class SourceModelVersion:
     run_id: str | None = None
     run_link: str | None = None
     status_message: str | None = None
-    # Where the files are, when the source is a models:/ URI (MLflow resolved it on create).
+    # Where the files are, as the source says (MLflow resolves models:/ sources on create).
     storage_location: str | None = None
+    model_id: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # The artifact roots the source gives the version's run and logged model: the only
+    # places files left outside cairn may be (see :func:`cairn.store.registry.sql_sources`).
+    run_root: str | None = None
+    model_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +113,9 @@ class SourceRegisteredModel:
 
 # ----------------------------------------------------------------------------- reading: database
 
+ROOT_TABLES = ("runs", "logged_models")  # MLflow's; the artifact roots of versions' runs/models
+_ID_BATCH = 500
+
 
 def read_sql_registry(engine: Engine) -> tuple[list[SourceRegisteredModel], int]:
     """The registry of an MLflow database (empty if it has none), and how many prompts it holds
@@ -101,7 +127,8 @@ def read_sql_registry(engine: Engine) -> tuple[list[SourceRegisteredModel], int]
         if not all(name in present for name in REGISTRY_TABLES):
             return [], 0
         meta = MetaData()
-        wanted = [*REGISTRY_TABLES, *(n for n in OPTIONAL_REGISTRY_TABLES if n in present)]
+        optional = (*OPTIONAL_REGISTRY_TABLES, *ROOT_TABLES)
+        wanted = [*REGISTRY_TABLES, *(n for n in optional if n in present)]
         meta.reflect(bind=conn, only=wanted)
         return _read_sql(conn, meta.tables)
 
@@ -122,14 +149,24 @@ def _read_sql(
         query = select(ra.c.name, ra.c.alias, ra.c.version).where(*_in_default_workspace(ra))
         for name, alias, version in conn.execute(query):
             aliases.setdefault(name, {})[alias] = int(version)
-    versions: dict[str, list[SourceModelVersion]] = {}
+    rows: list[Mapping[str, Any]] = []
     highest: dict[str, int] = {}
     query = select(mv).where(*_in_default_workspace(mv)).order_by(mv.c.name, mv.c.version)
     for row in conn.execute(query).mappings():
+        highest[row["name"]] = max(highest.get(row["name"], 0), int(row["version"]))
+        if row.get("current_stage") != DELETED_STAGE:
+            rows.append(row)
+    run_ids = {_run_of(r.get("source"), r.get("run_id")) for r in rows}
+    model_ids = {_model_of(r.get("source"), r.get("model_id")) for r in rows}
+    run_roots = _sql_roots(conn, tables.get("runs"), "run_uuid", "artifact_uri", run_ids)
+    model_roots = _sql_roots(
+        conn, tables.get("logged_models"), "model_id", "artifact_location", model_ids
+    )
+    versions: dict[str, list[SourceModelVersion]] = {}
+    for row in rows:
         name, number = row["name"], int(row["version"])
-        highest[name] = max(highest.get(name, 0), number)
-        if row.get("current_stage") == DELETED_STAGE:
-            continue
+        source = row.get("source") or ""
+        run_id, model_id = row.get("run_id") or None, row.get("model_id") or None
         versions.setdefault(name, []).append(
             SourceModelVersion(
                 name=name,
@@ -137,15 +174,18 @@ def _read_sql(
                 creation_time=row.get("creation_time"),
                 last_updated_time=row.get("last_updated_time"),
                 current_stage=row.get("current_stage") or "None",
-                source=row.get("source") or "",
+                source=source,
                 status=row.get("status") or "READY",
                 user_id=row.get("user_id"),
                 description=row.get("description"),
-                run_id=row.get("run_id") or None,
+                run_id=run_id,
                 run_link=row.get("run_link") or None,
                 status_message=row.get("status_message"),
                 storage_location=row.get("storage_location"),
+                model_id=model_id,
                 tags=version_tags.get((name, number), {}),
+                run_root=run_roots.get(_run_of(source, run_id) or ""),
+                model_root=model_roots.get(_model_of(source, model_id) or ""),
             )
         )
     models, prompts = [], 0
@@ -186,7 +226,48 @@ def _sql_tags(
     return out
 
 
+def _sql_roots(
+    conn: Connection, table: Any, key: str, value: str, ids: Collection[str | None]
+) -> dict[str, str]:
+    """``key -> value`` of the rows of ``table`` (absent in older MLflow) with these ids."""
+    wanted = sorted(i for i in ids if i)
+    out: dict[str, str] = {}
+    if table is None or key not in table.c or value not in table.c:
+        return out
+    for start in range(0, len(wanted), _ID_BATCH):
+        query = select(table.c[key], table.c[value]).where(
+            table.c[key].in_(wanted[start : start + _ID_BATCH])
+        )
+        out.update((k, v) for k, v in conn.execute(query) if v)
+    return out
+
+
+def _run_of(source: str | None, run_id: str | None) -> str | None:
+    """The run whose artifact root a version's files may be in: its own, or the one its
+    ``runs:/`` source names."""
+    if run_id:
+        return run_id
+    if source and source.startswith("runs:"):
+        with contextlib.suppress(CairnError):
+            return parse_runs_uri(source)[0]
+    return None
+
+
+def _model_of(source: str | None, model_id: str | None) -> str | None:
+    """The logged model whose artifact root a version's files may be in: its own, or the one
+    its ``models:/<model_id>`` source names."""
+    if model_id:
+        return model_id
+    if source and source.startswith("models:"):
+        with contextlib.suppress(CairnError):
+            return parse_model_uri(source).model_id
+    return None
+
+
 # ----------------------------------------------------------------------------- reading: server
+
+# What a server without a registry answers (FEATURE_DISABLED is MLflow's, not one of cairn's).
+_NO_REGISTRY = (ENDPOINT_NOT_FOUND, NOT_IMPLEMENTED, "FEATURE_DISABLED")
 
 
 def read_server_registry(server: str) -> tuple[list[SourceRegisteredModel], int]:
@@ -195,40 +276,42 @@ def read_server_registry(server: str) -> tuple[list[SourceRegisteredModel], int]
     A server does not show deleted versions, so ``highest_version`` counts only the live ones.
     A server without a registry has an empty one.
     """
-    from cairn.store.http import HttpTransport
+    from cairn.store.registry.rest import RestRegistryStore
+    from cairn.store.tracking.rest import RestTrackingStore
 
-    transport = HttpTransport(server)
+    registry = RestRegistryStore(server)
+    tracking = RestTrackingStore(server)
     try:
         try:
-            raw_models = list(_pages(transport, "registered-models/search", "registered_models",
-                                     _MODELS_PAGE))  # fmt: skip
+            raw_models = list(_all_pages(registry.search_registered_models, _MODELS_PAGE))
         except CairnError as exc:
-            if exc.error_code in ("ENDPOINT_NOT_FOUND", "NOT_FOUND", "FEATURE_DISABLED"):
+            if exc.error_code in _NO_REGISTRY:
                 return [], 0
             raise
         by_name: dict[str, list[SourceModelVersion]] = {}
-        for raw in _pages(transport, "model-versions/search", "model_versions", _VERSIONS_PAGE):
-            version = _server_version(transport, raw)
-            if version.current_stage != DELETED_STAGE:
+        roots = _ServerRoots(tracking)
+        for found in _all_pages(registry.search_model_versions, _VERSIONS_PAGE):
+            if found.current_stage != DELETED_STAGE:
+                version = _server_version(registry, roots, found)
                 by_name.setdefault(version.name, []).append(version)
     finally:
-        transport.close()
+        registry.close()
+        tracking.close()
     models, prompts = [], 0
-    for raw in raw_models:
-        tags = {tag["key"]: tag.get("value", "") for tag in raw.get("tags", ())}
-        if tags.get(PROMPT_TAG) == "true":
+    for model in raw_models:
+        if model.tags.get(PROMPT_TAG) == "true":
             prompts += 1
             continue
-        versions = sorted(by_name.get(raw["name"], []), key=lambda v: v.version)
+        versions = sorted(by_name.get(model.name, []), key=lambda v: v.version)
         models.append(
             SourceRegisteredModel(
-                name=raw["name"],
-                creation_time=_int(raw.get("creation_timestamp")),
-                last_updated_time=_int(raw.get("last_updated_timestamp")),
-                description=raw.get("description") or None,
-                user_id=raw.get("user_id") or None,
-                tags=tags,
-                aliases={a["alias"]: int(a["version"]) for a in raw.get("aliases", ())},
+                name=model.name,
+                creation_time=model.creation_timestamp or None,
+                last_updated_time=model.last_updated_timestamp or None,
+                description=model.description,
+                user_id=model.user_id,
+                tags=dict(model.tags),
+                aliases=dict(model.aliases),
                 versions=versions,
                 highest_version=max((v.version for v in versions), default=0),
             )
@@ -236,51 +319,75 @@ def read_server_registry(server: str) -> tuple[list[SourceRegisteredModel], int]
     return models, prompts
 
 
-def _pages(transport: Any, endpoint: str, key: str, size: int) -> Iterator[dict[str, Any]]:
+def _all_pages(search: Callable[..., Any], size: int) -> Iterator[Any]:
+    """Every item of a paged registry search (``search_registered_models`` and the like)."""
     token: str | None = None
     while True:
-        params: dict[str, Any] = {"max_results": size}
-        if token:
-            params["page_token"] = token
-        page = transport.call("GET", endpoint, params=params, idempotent=True)
-        yield from page.get(key, ())
-        token = page.get("next_page_token")
-        if not token or not page.get(key):
+        page = search(max_results=size, page_token=token)
+        yield from page
+        token = page.token
+        if not token or not page:
             return
 
 
-def _server_version(transport: Any, raw: dict[str, Any]) -> SourceModelVersion:
-    source = raw.get("source") or ""
+class _ServerRoots:
+    """The artifact roots a server gives runs and logged models, each asked for once; None
+    for one it does not have."""
+
+    def __init__(self, tracking: RestTrackingStore) -> None:
+        self.tracking = tracking
+        self.runs: dict[str, str | None] = {}
+        self.models: dict[str, str | None] = {}
+
+    def run(self, run_id: str | None) -> str | None:
+        if run_id and run_id not in self.runs:
+            self.runs[run_id] = self._ask(lambda: self.tracking.get_run(run_id).info.artifact_uri)
+        return self.runs.get(run_id or "")
+
+    def model(self, model_id: str | None) -> str | None:
+        if model_id and model_id not in self.models:
+            self.models[model_id] = self._ask(
+                lambda: self.tracking.get_logged_model(model_id).artifact_location
+            )
+        return self.models.get(model_id or "")
+
+    @staticmethod
+    def _ask(read: Callable[[], str | None]) -> str | None:
+        try:
+            return read() or None
+        except CairnError as exc:
+            if exc.error_code in (RESOURCE_DOES_NOT_EXIST, *_NO_REGISTRY):
+                return None
+            raise
+
+
+def _server_version(
+    registry: RestRegistryStore, roots: _ServerRoots, found: ModelVersion
+) -> SourceModelVersion:
     storage = None
-    if urlparse(source).scheme == "models":
+    if found.source.startswith("models:"):
         # The server resolved it when the version was made; ask where the files are.
         with contextlib.suppress(CairnError):
-            storage = transport.call(
-                "GET",
-                "model-versions/get-download-uri",
-                params={"name": raw["name"], "version": str(raw["version"])},
-                idempotent=True,
-            ).get("artifact_uri")
+            storage = registry.get_model_version_download_uri(found.name, found.version) or None
     return SourceModelVersion(
-        name=raw["name"],
-        version=int(raw["version"]),
-        creation_time=_int(raw.get("creation_timestamp")),
-        last_updated_time=_int(raw.get("last_updated_timestamp")),
-        current_stage=raw.get("current_stage") or "None",
-        source=source,
-        status=raw.get("status") or "READY",
-        user_id=raw.get("user_id") or None,
-        description=raw.get("description") or None,
-        run_id=raw.get("run_id") or None,
-        run_link=raw.get("run_link") or None,
-        status_message=raw.get("status_message") or None,
+        name=found.name,
+        version=int(found.version),
+        creation_time=found.creation_timestamp or None,
+        last_updated_time=found.last_updated_timestamp or None,
+        current_stage=found.current_stage or "None",
+        source=found.source,
+        status=found.status or "READY",
+        user_id=found.user_id,
+        description=found.description,
+        run_id=found.run_id or None,
+        run_link=found.run_link or None,
+        status_message=found.status_message or None,
         storage_location=storage,
-        tags={tag["key"]: tag.get("value", "") for tag in raw.get("tags", ())},
+        model_id=found.model_id or None,
+        tags=dict(found.tags),
+        run_root=roots.run(_run_of(found.source, found.run_id)),
+        model_root=roots.model(_model_of(found.source, found.model_id)),
     )
-
-
-def _int(value: Any) -> int | None:
-    return None if value in (None, "") else int(value)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -298,6 +405,8 @@ class ModelResult:
     versions_unchanged: int = 0
     # Versions whose files stay where MLflow keeps them (logged models, other stores).
     versions_outside: int = 0
+    # Versions left out because their source names files they may not (see ``_locate``).
+    versions_refused: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -432,9 +541,17 @@ class RegistryWriter:
         *,
         new_model: bool,
     ) -> bool:
-        """Create or update one version; False when its number is taken by another version."""
+        """Create or update one version; False when its number is taken by another version
+        or its source is refused (reported, never written)."""
         mv = t.model_versions
-        source, storage, model_id, outside = self._locate(conn, version, runs)
+        try:
+            source, storage, model_id, outside = self._locate(conn, version, runs)
+        except CairnError as exc:
+            result.versions_refused += 1
+            result.warnings.append(
+                f"model {version.name!r} version {version.version} not imported: {exc.message}"
+            )
+            return False
         result.versions_outside += outside
         created = version.creation_time or now_ms()
         values: dict[str, Any] = {
@@ -516,36 +633,85 @@ class RegistryWriter:
 
     def _locate(
         self, conn: Connection, version: SourceModelVersion, runs: Mapping[str, RunLocation]
-    ) -> tuple[str, str, str | None, int]:
-        """(source, storage location, logged model id, 1 if the files stay outside cairn).
+    ) -> Located:
+        """Where a version's files are in cairn, by the store's rule for sources (see
+        :mod:`cairn.store.registry.sql_sources`); raises CairnError for a source it refuses.
 
         Files inside an imported run point at cairn's copy; ``runs:/`` sources keep their
         text (run ids are kept) and resolve to cairn's copy; ``models:/m-...`` sources name a
-        logged model, found in cairn when it has it, else left where MLflow keeps it.
+        logged model, found in cairn when it has it. Files cairn has no copy of stay where
+        MLflow keeps them, but only inside the artifact root the source gives the version's
+        run or logged model: never an arbitrary path, and never one that climbs out with ``..``.
         """
         source = version.source
+        if not isinstance(source, str) or not source or "\x00" in source:
+            raise _refused(source, "it is empty or not text")
+        try:
+            if version.run_id is not None:
+                validation.validate_run_id(version.run_id)
+        except CairnError as exc:
+            raise _refused(source, exc.message.rstrip(".")) from None
+        if version.model_id is not None and len(version.model_id) > MAX_MODEL_ID_LENGTH:
+            raise _refused(source, f"model_id {version.model_id!r} is too long")
         run = runs.get(version.run_id or "")
-        if run is not None and _under(source, run.source):
-            moved = run.cairn + source[len(run.source.rstrip("/")) :]
-            return moved, moved, None, 0
-        parsed = urlparse(source)
-        if parsed.scheme == "runs":
-            run_id, _, path = f"{parsed.netloc}{parsed.path}".strip("/").partition("/")
+        scheme = source.split(":", 1)[0].lower() if ":" in source else ""
+        model_id = version.model_id
+        location = version.storage_location or source
+        if scheme == "runs":
+            try:
+                run_id, path = parse_runs_uri(source)
+                validation.validate_run_id(run_id)
+            except CairnError as exc:
+                raise _refused(source, exc.message.rstrip(".")) from None
+            if version.run_id and version.run_id != run_id:
+                raise _refused(source, f"run_id {version.run_id!r} is not the run it names")
             run = runs.get(run_id)
             if run is not None:
-                return source, join_uri(run.cairn, path) if path else run.cairn, None, 0
-        parts = f"{parsed.netloc}{parsed.path}".strip("/").split("/")
-        if parsed.scheme == "models" and len(parts) == 1 and parts[0].startswith("m-"):
-            model_id = parts[0]
-            location = conn.execute(
-                select(t.logged_models.c.artifact_location).where(
-                    t.logged_models.c.model_id == model_id
-                )
-            ).scalar()
-            if location is not None:
-                return source, location, model_id, 0
-            return source, version.storage_location or source, model_id, 1
-        return source, version.storage_location or source, None, 1
+                return Located(source, join_uri(run.cairn, path) if path else run.cairn, model_id)
+            if location == source:  # MLflow resolves runs:/ when the files are read
+                if not version.run_root:
+                    raise _refused(source, "the source has no run with that id")
+                location = join_uri(version.run_root, path) if path else version.run_root
+        elif scheme == "models":
+            try:
+                parsed = parse_model_uri(source)
+            except CairnError as exc:
+                raise _refused(source, exc.message.rstrip(".")) from None
+            if parsed.model_id is not None:
+                if model_id and model_id != parsed.model_id:
+                    raise _refused(source, f"model_id {model_id!r} is another logged model")
+                model_id = parsed.model_id
+                found = conn.execute(
+                    select(t.logged_models.c.artifact_location).where(
+                        t.logged_models.c.model_id == model_id
+                    )
+                ).scalar()
+                if found is not None:
+                    return Located(source, found, model_id)
+            elif parsed.version is not None:  # a copied version: where the original is
+                row = conn.execute(
+                    select(t.model_versions.c.storage_location, t.model_versions.c.model_id).where(
+                        t.model_versions.c.name == parsed.name,
+                        t.model_versions.c.version == parsed.version,
+                    )
+                ).first()
+                if row is not None and row.storage_location:
+                    return Located(source, row.storage_location, row.model_id or model_id)
+        else:
+            moved = _moved(source, run)
+            if moved is not None:
+                return Located(moved, moved, model_id)
+            location = source  # an artifact URI is where the files are, whatever else is said
+        moved = _moved(location, run)
+        if moved is not None:
+            return Located(source, moved, model_id)
+        roots = [
+            root for root in (run.source if run else version.run_root, version.model_root) if root
+        ]
+        if "\x00" in location or not any(is_inside(location, root) for root in roots):
+            which = "the artifact root of its run or logged model in the source"
+            raise _refused(source, f"its files ({location!r}) are not inside {which}")
+        return Located(source, location, model_id, outside=1)
 
     # ------------------------------------------------------------------ aliases
 
@@ -598,7 +764,30 @@ class RegistryWriter:
         )
 
 
-def _under(uri: str, root: str) -> bool:
-    """Whether ``uri`` is ``root`` or a path below it."""
-    root = root.rstrip("/")
-    return bool(root) and (uri == root or uri.startswith(root + "/"))
+class Located(NamedTuple):
+    """Where an imported version's files are: its source, storage location and logged model;
+    ``outside`` is 1 when they stay where the source keeps them."""
+
+    source: str
+    storage_location: str
+    model_id: str | None = None
+    outside: int = 0
+
+
+def _refused(source: object, reason: str) -> CairnError:
+    return CairnError.invalid(
+        f"its source {source!r} is refused: {reason} (cairn accepts {ACCEPTED_SOURCES})"
+    )
+
+
+def _moved(uri: str, run: RunLocation | None) -> str | None:
+    """cairn's copy of ``uri`` when it is inside the imported run's artifact root in the
+    source (the same containment rule as the store's: no ``..``, no sibling sharing a
+    prefix), else None."""
+    if run is None or not is_inside(uri, run.source):
+        return None
+    root = run.source.rstrip("/")
+    if not uri.startswith(root):
+        return None  # the same place written another way (path vs file:): left where it is
+    rest = safe_relative_path(uri[len(root) :].lstrip("/"))
+    return join_uri(run.cairn, rest) if rest else run.cairn
