@@ -53,8 +53,9 @@ class SqlRegistryStore(SqlVersionsMixin):
         self.engine = get_engine(uri)
         if self.engine not in _initialised:
             ensure_schema(self.engine)
+            self._watch_webhook_transactions()
             _initialised.add(self.engine)
-            self._resume_webhook_deliveries()
+        self._start_webhook_dispatcher()
 
     @functools.cached_property
     def _tracking(self) -> SqlTrackingStore:
