@@ -612,3 +612,36 @@ def test_markup_in_names_tags_and_descriptions_is_shown_as_text(
     assert page.inner_text('[data-testid="crumb-model"]') == XSS
     assert handlers_in_page(page) == 0
     assert dialogs == []
+
+
+def test_run_links_encode_the_run_id(page: Any, ui_server: CairnServer) -> None:
+    """A run id is one path segment of the link: ``/``, ``?`` and ``#`` in it still route to
+    that run (the registry pages link runs through ``runHref``, the lineage graph too)."""
+    page.goto(ui_server.url + "/#/")
+    odd = "a/b c?d#e%"
+    routed = page.evaluate(
+        """async (id) => {
+          const lib = await import("/static/lib.js");
+          const lineage = await import("/static/components/registry-lineage.js");
+          const links = [lib.runHref(id), lib.runHref(id, { tab: "artifacts", model: "m-1" })];
+          const nodes = lineage.lineageNodes({ run_id: id, run_name: "r", experiment_id: "0",
+            model_id: "m-1", model_name: "mod" }, {}).flat();
+          links.push(...nodes.filter((n) => n.link).map((n) => n.link));
+          // Read back as the router reads them; the hash is set back in the same task, so the
+          // app only ever routes to "/" (no run page loads for the made-up id).
+          const routed = links.map((link) => {
+            location.hash = link.slice(1);
+            const r = lib.currentRoute();
+            return [r.segments, r.query.get("tab"), r.query.get("model")];
+          });
+          location.hash = "/";
+          return routed;
+        }""",
+        odd,
+    )
+    assert routed == [
+        [["runs", odd], None, None],
+        [["runs", odd], "artifacts", "m-1"],
+        [["runs", odd], None, None],
+        [["runs", odd], "artifacts", "m-1"],
+    ]

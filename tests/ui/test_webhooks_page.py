@@ -75,7 +75,8 @@ def log_rows(page: Any) -> list[dict[str, str]]:
 
 
 def wait_rows(page: Any, count: int, status: str) -> None:
-    """Until the log shows ``count`` deliveries, all with ``status`` (it reloads itself)."""
+    """Until the log shows ``count`` deliveries, all with ``status`` (it reloads itself while
+    one it shows is pending)."""
     page.wait_for_function(
         """([n, s]) => {
             const rows = [...document.querySelectorAll('[data-testid=delivery-row]')];
@@ -172,6 +173,9 @@ def test_a_webhook_made_in_the_ui_gets_registry_events_and_logs_them(
     }
     assert all(r.signed_by("s3cret") for r in got)
 
+    # The log showed nothing pending, so it does not poll: "Refresh" reads the new deliveries
+    # (written with their events), and it polls while they are pending.
+    page.click('[data-testid="deliveries-refresh"]')
     wait_rows(page, 2, "SUCCEEDED")
     rows = log_rows(page)
     assert sorted(r["event"] for r in rows) == ["model_version.created", "registered_model.created"]

@@ -129,6 +129,13 @@ export const registry = {
     mlflow.delete("model-versions/delete-tag", { name, version: String(version), key }),
   createModel: (name) => mlflow.post("registered-models/create", { name }).then((r) => r.registered_model),
   createVersion: (name, fields) => mlflow.post("model-versions/create", { name, ...fields }).then((r) => r.model_version),
+  /**
+   * A new version of `dstName` (created if missing) copied from version `version` of `name`:
+   * source `models:/<name>/<version>`, the source's run, logged model, tags and description.
+   * The server does it with the store's copy (cairn's registry/copy-version).
+   */
+  copyVersion: (name, version, dstName) =>
+    cairn.post("registry/copy-version", { name, version: String(version), dst_name: dstName }).then((r) => r.model_version),
   deleteVersion: (name, version) => mlflow.delete("model-versions/delete", { name, version: String(version) }),
   downloadUri: (name, version) =>
     mlflow.get("model-versions/get-download-uri", { name, version: String(version) }).then((r) => r.artifact_uri),

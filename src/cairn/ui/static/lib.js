@@ -39,6 +39,11 @@ export function href(path, query) {
   return "#" + path + (qs ? "?" + qs : "");
 }
 
+/** A link to run `runId`'s page (the id is a path segment: encoded, so any id routes). */
+export function runHref(runId, query) {
+  return href("/runs/" + encodeURIComponent(runId), query);
+}
+
 /** Go to `path`; with `replace`, the browser's back button skips the current state. */
 export function navigate(path, query, { replace = false } = {}) {
   const target = href(path, query);
@@ -81,9 +86,11 @@ export function useQueryParam(name, fallback = "") {
 // Data loading.
 
 /**
- * Run `load()` (a promise) whenever `deps` change: {data, error, loading, reload}. Results of
- * superseded calls are dropped. With `intervalMs`, reloads periodically while the page is
- * visible (live views of running runs).
+ * Run `load()` (a promise) whenever `deps` change: {data, error, loading, reload, refetch}.
+ * Results of superseded calls are dropped. With `intervalMs` (a number, or a function of the
+ * current data answering one, 0 for "not now"), reloads periodically while the page is visible
+ * (live views of running runs, a delivery log with pending deliveries). `reload` loads again
+ * quietly (`loading` stays false); `refetch` says loading until the answer arrives.
  */
 export function useAsync(load, deps, { intervalMs = 0 } = {}) {
   const [state, setState] = useState({ data: undefined, error: undefined, loading: true, owner: null });
@@ -107,16 +114,37 @@ export function useAsync(load, deps, { intervalMs = 0 } = {}) {
   );
   useEffect(() => {
     run(false);
-    if (!intervalMs) return undefined;
-    const timer = setInterval(() => document.visibilityState === "visible" && run(true), intervalMs);
+  }, [run]);
+  // Apart from the load: starting or stopping the polling must not load again by itself.
+  const every = typeof intervalMs === "function" ? intervalMs(state.data) : intervalMs;
+  useEffect(() => {
+    if (!every) return undefined;
+    const timer = setInterval(() => document.visibilityState === "visible" && run(true), every);
     return () => clearInterval(timer);
-  }, [run, intervalMs]);
+  }, [run, every]);
   return {
     data: state.data,
     error: state.error,
     loading: state.loading || state.owner !== token,
     reload: () => run(true),
+    refetch: () => run(false),
   };
+}
+
+/**
+ * A text box's draft of `value` (a URL query parameter, say) that is written back with
+ * `setValue` once typing pauses for `delayMs`: [draft, setDraft]. The draft follows `value`
+ * when that changes from outside (back button, a link).
+ */
+export function useDebouncedDraft(value, setValue, delayMs) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  useEffect(() => {
+    if (draft === value) return undefined;
+    const t = setTimeout(() => setValue(draft), delayMs);
+    return () => clearTimeout(t);
+  }, [draft]); // eslint-disable-line
+  return [draft, setDraft];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 // segments, so any name routes), the filter of one model's versions, alias chips, the stage
 // badge, and `usePages`, the "load more" list over a paged endpoint.
 
-import { html, useState, useEffect, useRef, useCallback, href, searchLiteral } from "../lib.js";
+import { html, useState, useAsync, href, searchLiteral } from "../lib.js";
+import { isSystem } from "./run-tags.js";
 
 export const STAGES = ["None", "Staging", "Production", "Archived"];
 
@@ -59,7 +60,7 @@ export function VersionStatus({ status }) {
 
 /** Tags [{key, value}] as "key=value" chips, system (mlflow.*) tags left out. */
 export function TagChips({ tags }) {
-  const own = (tags || []).filter((t) => !t.key.startsWith("mlflow."));
+  const own = (tags || []).filter((t) => !isSystem(t.key));
   if (!own.length) return null;
   return html`<span class="tag-chips">${own.map(
     (t) => html`<span class="tag-chip" key=${t.key} title=${t.key + " = " + t.value}>
@@ -69,39 +70,52 @@ export function TagChips({ tags }) {
 
 /**
  * A list read page by page: `loadPage(token)` resolves {items, next}. Returns {items, next,
- * loading, error, loaded, more, reload}; `reload` starts again from the first page and keeps
- * showing the old items until the new ones arrive. Answers of superseded loads are dropped.
+ * loading, error, loaded, more, reload}. The first page is a `useAsync` of `deps`, so a list
+ * has the same guarantees: answers of superseded loads are dropped, and in the render where
+ * deps change `loading` is already true (the items shown are the old deps' until the new ones
+ * arrive). `more` appends the next page to the first page it was read after; a new first page
+ * (reload, new deps, polling) drops them. `reload` starts again from the first page and keeps
+ * showing the old items until the new ones arrive. `intervalMs` is a number or a function of
+ * {items, extended} (extended: pages beyond the first are shown or loading), passed to useAsync.
  */
-export function usePages(loadPage, deps) {
-  const [state, setState] = useState({ items: [], next: null, loading: true, error: null, loaded: false });
-  const generation = useRef(0);
-  const fetchPage = useCallback(
-    (token) => {
-      const mine = token ? generation.current : ++generation.current;
-      setState((s) => ({ ...s, loading: true }));
-      Promise.resolve()
-        .then(() => loadPage(token))
-        .then(
-          ({ items, next }) => {
-            if (mine !== generation.current) return;
-            setState((s) => ({
-              items: token ? [...s.items, ...items] : items,
-              next: next || null,
-              loading: false,
-              error: null,
-              loaded: true,
-            }));
-          },
-          (error) => mine === generation.current && setState((s) => ({ ...s, loading: false, error })),
-        );
-    },
-    deps, // eslint-disable-line
-  );
-  useEffect(() => fetchPage(null), [fetchPage]);
+export function usePages(loadPage, deps, { intervalMs = 0 } = {}) {
+  // The pages after the first, tied to the first page (`base`) they continue.
+  const [rest, setRest] = useState({ base: undefined, items: [], next: null, loading: false, error: null });
+  const extendedFor = (first) => first !== undefined && rest.base === first;
+  const poll = typeof intervalMs === "function"
+    ? (first) => intervalMs({
+      items: first ? [...first.items, ...(extendedFor(first) ? rest.items : [])] : [],
+      extended: extendedFor(first),
+    })
+    : intervalMs;
+  const first = useAsync(() => loadPage(null), deps, { intervalMs: poll });
+  const extended = extendedFor(first.data);
+  const items = first.data ? [...first.data.items, ...(extended ? rest.items : [])] : [];
+  const next = (extended ? rest.next : first.data && first.data.next) || null;
+  const loading = first.loading || (extended && rest.loading);
+  const more = () => {
+    if (!next || loading) return;
+    const base = first.data;
+    const shown = extended ? rest.items : [];
+    setRest({ base, items: shown, next, loading: true, error: null });
+    Promise.resolve()
+      .then(() => loadPage(next))
+      .then(
+        (page) =>
+          setRest((r) =>
+            r.base === base ? { base, items: [...shown, ...page.items], next: page.next || null, loading: false, error: null } : r,
+          ),
+        (error) => setRest((r) => (r.base === base ? { ...r, loading: false, error } : r)),
+      );
+  };
   return {
-    ...state,
-    more: () => state.next && !state.loading && fetchPage(state.next),
-    reload: () => fetchPage(null),
+    items,
+    next,
+    loading,
+    error: first.error || (extended ? rest.error : null) || null,
+    loaded: first.data !== undefined,
+    more,
+    reload: first.refetch,
   };
 }
 

@@ -3,7 +3,7 @@
 // version. A part the version names but the store no longer has is drawn dashed as "gone"; a
 // part the version never had is drawn dashed as absent. Colors come from css/registry.css.
 
-import { html, href } from "../lib.js";
+import { html, runHref } from "../lib.js";
 
 const NODE_W = 200;
 const NODE_H = 56;
@@ -34,7 +34,7 @@ export function lineageNodes(lineage, version) {
     title: d.name || "(unnamed)",
     sub: d.digest ? "digest " + d.digest : "",
   }));
-  const runLink = runState === "present" ? href("/runs/" + runId) : null;
+  const runLink = runState === "present" ? runHref(runId) : null;
   return [
     datasets.length
       ? datasets
@@ -57,7 +57,7 @@ export function lineageNodes(lineage, version) {
       label: modelState === "gone" ? "logged model · gone" : "logged model",
       title: modelState === "absent" ? "no logged model" : l.model_name || modelId,
       sub: modelState === "absent" ? "" : modelId,
-      link: modelState === "present" && runState === "present" ? href("/runs/" + runId, { tab: "artifacts", model: modelId }) : null,
+      link: modelState === "present" && runState === "present" ? runHref(runId, { tab: "artifacts", model: modelId }) : null,
       ref: modelId,
     }],
     [{

@@ -6,7 +6,8 @@ import { html, useState, useEffect, useRef, ErrorBox } from "../lib.js";
 import { mlflow } from "../api.js";
 import { Section } from "./run-common.js";
 
-function isSystem(key) {
+/** A system tag (`mlflow.*`): set by the client libraries, shown apart and read-only. */
+export function isSystem(key) {
   return key.startsWith("mlflow.");
 }
 

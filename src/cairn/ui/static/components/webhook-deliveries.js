@@ -1,9 +1,12 @@
 // One webhook's delivery log (cairn's /webhooks/deliveries), newest first, page by page: when,
 // which event (a test ping has no registry event behind it), the outcome, attempts, the
-// receiver's status, the error and when the next attempt is due. Deliveries go out in the
-// background, so while only the first page is shown the log reloads itself every few seconds.
+// receiver's status, the error and when the next attempt is due. Deliveries go out (and are
+// retried) in the background, so while one shown is still pending, and only the first page is
+// shown (a reload would fold older pages away), the log reloads itself every few seconds; new
+// deliveries of later events appear on "Refresh". A "Send test" is logged before its answer
+// comes back, and the page then reloads the log (`refreshKey`).
 
-import { html, useEffect, useRef, formatTime, ErrorBox, Spinner } from "../lib.js";
+import { html, formatTime, ErrorBox, Spinner } from "../lib.js";
 import { webhooks } from "../api.js";
 import { Section } from "./run-common.js";
 import { usePages, LoadMore } from "./registry-common.js";
@@ -46,17 +49,8 @@ export function DeliveryLog({ webhook, refreshKey }) {
         .deliveries({ webhookId: id, maxResults: PAGE_SIZE, pageToken: token })
         .then((r) => ({ items: r.deliveries || [], next: r.next_page_token })),
     [id, refreshKey],
+    { intervalMs: ({ items, extended }) => (!extended && items.some((d) => d.status === "PENDING") ? REFRESH_MS : 0) },
   );
-  const latest = useRef(pages);
-  latest.current = pages;
-  useEffect(() => {
-    const timer = setInterval(() => {
-      const p = latest.current;
-      // Not once more pages are loaded: a reload would fold them away under the reader.
-      if (document.visibilityState === "visible" && !p.loading && p.items.length <= PAGE_SIZE) p.reload();
-    }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [id]);
   const items = pages.items;
   const refresh = html`<button type="button" class="small" data-testid="deliveries-refresh" onClick=${pages.reload}
     disabled=${pages.loading}>Refresh</button>`;

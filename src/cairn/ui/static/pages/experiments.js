@@ -9,6 +9,7 @@ import {
   useMemo,
   useRef,
   useQueryParam,
+  useDebouncedDraft,
   useAsync,
   navigate,
   href,
@@ -178,16 +179,9 @@ export default function ExperimentsPage() {
   const [deletedParam, setDeleted] = useQueryParam("deleted", "");
   const [sortParam, setSort] = useQueryParam("sort", "");
   const showDeleted = deletedParam === "1";
-  const [draft, setDraft] = useState(q);
+  const [draft, setDraft] = useDebouncedDraft(q, setQ, SEARCH_DEBOUNCE_MS);
   const [creating, setCreating] = useState(false);
   const [checked, setChecked] = useState(() => new Set());
-
-  useEffect(() => setDraft(q), [q]);
-  useEffect(() => {
-    if (draft === q) return undefined;
-    const t = setTimeout(() => setQ(draft), SEARCH_DEBOUNCE_MS);
-    return () => clearTimeout(t);
-  }, [draft]);
 
   const list = useAsync(() => searchExperiments(q, showDeleted), [q, showDeleted]);
   const ids = (list.data || []).map((e) => e.experiment_id);

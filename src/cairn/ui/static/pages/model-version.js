@@ -4,7 +4,7 @@
 // "Delete version" (back to the model afterwards) and "Copy to model…" (on to the copy) ask
 // first in a dialog.
 
-import { html, useState, useEffect, useRef, useAsync, navigate, href, formatTime, searchLiteral, ErrorBox, Spinner } from "../lib.js";
+import { html, useState, useEffect, useRef, useAsync, navigate, href, runHref, formatTime, ErrorBox, Spinner } from "../lib.js";
 import { registry } from "../api.js";
 import { Section, CopyButton, safeHttpUrl } from "../components/run-common.js";
 import { EditableDescription } from "../components/run-description.js";
@@ -14,32 +14,6 @@ import { HistoryTimeline } from "../components/registry-history.js";
 import { LineageGraph } from "../components/registry-lineage.js";
 import { Dialog } from "../components/registry-dialog.js";
 import { STAGES, StageBadge, VersionStatus, modelHref, modelPath, versionPath } from "../components/registry-common.js";
-
-/**
- * Copy version `v` (its message) into model `dstName` as MLflow's client copies over REST: the
- * target is created if missing, then a version with source `models:/<name>/<version>` and the
- * source's run, logged model, tags, description and run link. Resolves the new version. The
- * target is looked up with a search (always 200) before creating it, rather than by a create
- * that answers 400 when it exists, so the browser logs no failed request.
- */
-export async function copyVersion(v, dstName) {
-  const found = await registry.searchModels({ filter: "name = " + searchLiteral(dstName), maxResults: 1 });
-  if (!(found.registered_models || []).some((m) => m.name === dstName)) {
-    try {
-      await registry.createModel(dstName);
-    } catch (e) {
-      if (e.errorCode !== "RESOURCE_ALREADY_EXISTS") throw e; // created meanwhile: fine
-    }
-  }
-  return registry.createVersion(dstName, {
-    source: `models:/${v.name}/${v.version}`,
-    run_id: v.run_id || undefined,
-    model_id: v.model_id || undefined,
-    tags: (v.tags || []).map((t) => ({ key: t.key, value: t.value })),
-    description: v.description || undefined,
-    run_link: v.run_link || undefined,
-  });
-}
 
 function DeleteVersionDialog({ v, onDone, onCancel }) {
   const [busy, setBusy] = useState(false);
@@ -78,7 +52,7 @@ function CopyVersionDialog({ v, onDone, onCancel }) {
   const confirm = async () => {
     setBusy(true);
     try {
-      onDone(await copyVersion(v, target));
+      onDone(await registry.copyVersion(v.name, v.version, target));
     } catch (e) {
       setError(e);
       setBusy(false);
@@ -150,13 +124,13 @@ function Details({ v, lineage, onChanged }) {
       <dt>Source</dt><dd><code class="registry-uri" data-testid="version-source" title=${v.source}>${v.source}</code></dd>
       <dt>Storage</dt><dd><${Storage} name=${v.name} version=${v.version} /></dd>
       <dt>Run</dt><dd data-testid="version-run">${v.run_id
-        ? html`<a href=${href("/runs/" + v.run_id)} data-testid="version-run-link">${runName || v.run_id}</a>
+        ? html`<a href=${runHref(v.run_id)} data-testid="version-run-link">${runName || v.run_id}</a>
             ${runName ? html` <code class="muted">${v.run_id}</code>` : null}`
         : html`<span class="muted">—</span>`}
         ${runLink ? html` <a href=${runLink} rel="noopener noreferrer" target="_blank">external link</a>` : null}</dd>
       <dt>Logged model</dt><dd data-testid="version-model-id">${v.model_id
         ? v.run_id
-          ? html`<a href=${href("/runs/" + v.run_id, { tab: "artifacts", model: v.model_id })}><code>${v.model_id}</code></a>`
+          ? html`<a href=${runHref(v.run_id, { tab: "artifacts", model: v.model_id })}><code>${v.model_id}</code></a>`
           : html`<code>${v.model_id}</code>`
         : html`<span class="muted">—</span>`}</dd>
       <dt>Created</dt><dd>${formatTime(v.creation_timestamp)}${v.user_id ? html` by <span data-testid="version-user">${v.user_id}</span>` : null}</dd>

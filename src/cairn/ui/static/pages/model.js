@@ -2,7 +2,7 @@
 // versions page by page, and the audit history of every change; rename and delete behind a
 // confirmation dialog (delete goes back to the list).
 
-import { html, useState, useEffect, useRef, useAsync, navigate, href, formatTime, formatAgo, ErrorBox, Spinner } from "../lib.js";
+import { html, useState, useEffect, useRef, useAsync, navigate, href, runHref, formatTime, formatAgo, ErrorBox, Spinner } from "../lib.js";
 import { registry } from "../api.js";
 import { Section } from "../components/run-common.js";
 import { EditableDescription } from "../components/run-description.js";
@@ -92,7 +92,7 @@ function VersionsTable({ name, pages }) {
               <td title=${formatTime(v.creation_timestamp)}>${formatTime(v.creation_timestamp)}</td>
               <td>${v.user_id || ""}</td>
               <td>${v.run_id
-                ? html`<a href=${href("/runs/" + v.run_id)} data-testid="version-run-link"><code>${v.run_id.slice(0, 12)}</code></a>`
+                ? html`<a href=${runHref(v.run_id)} data-testid="version-run-link"><code>${v.run_id.slice(0, 12)}</code></a>`
                 : html`<span class="muted">—</span>`}</td>
               <td><${VersionStatus} status=${v.status} /></td>
             </tr>`,
@@ -137,7 +137,7 @@ function Model({ name }) {
     versions.reload();
     setChanges((n) => n + 1);
   };
-  const m = model.data && model.data.name === name ? model.data : null;
+  const m = model.data || null; // the page is keyed by name: no other model's data
   const latest = versions.items.length ? versions.items[0].version : null;
   const ready = !!m && versions.loaded && !versions.loading && !model.loading;
   return html`<div class="page registry-page model-page" data-testid="model-page" data-name=${name}

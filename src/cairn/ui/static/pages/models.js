@@ -5,9 +5,9 @@
 
 import {
   html,
-  useState,
   useEffect,
   useQueryParam,
+  useDebouncedDraft,
   formatAgo,
   formatTime,
   searchLiteral,
@@ -96,13 +96,7 @@ function SortHeader({ label, sortKey, sort, onSort }) {
 export default function ModelsPage() {
   const [q, setQ] = useQueryParam("q", "");
   const [sort, setSort] = useQueryParam("sort", "name:asc");
-  const [draft, setDraft] = useState(q);
-  useEffect(() => setDraft(q), [q]);
-  useEffect(() => {
-    if (draft === q) return undefined;
-    const t = setTimeout(() => setQ(draft), SEARCH_DEBOUNCE_MS);
-    return () => clearTimeout(t);
-  }, [draft]);
+  const [draft, setDraft] = useDebouncedDraft(q, setQ, SEARCH_DEBOUNCE_MS);
   useEffect(() => {
     document.title = "Models · cairn";
     return () => {

@@ -140,7 +140,8 @@ export default function WebhooksPage() {
   // A linked webhook not on the loaded pages of the list is read by itself.
   const unlisted = !!selectedId && pages.loaded && !listed;
   const single = useAsync(() => (unlisted ? webhooks.get(selectedId) : Promise.resolve(null)), [unlisted ? selectedId : ""]);
-  const selected = listed || (unlisted && single.data && single.data.webhook_id === selectedId ? single.data : null);
+  // Not while `single` is loading or failed: its data then is still the previous selection's.
+  const selected = listed || (unlisted && !single.loading && !single.error ? single.data : null);
   const ready = pages.loaded && !pages.loading;
   return html`<div class="page registry-page webhooks-page" data-testid="webhooks-page" data-ready=${ready ? "true" : "false"}>
     <div class="toolbar">
