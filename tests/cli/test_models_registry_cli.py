@@ -210,7 +210,7 @@ def test_delete_asks_first(cli: Cli, churn: RegistryClient) -> None:
     refused = cli.runner.invoke(
         main, ["--tracking-uri", cli.tracking_uri, "models", "delete", "churn"], input="n\n"
     )
-    assert refused.exit_code == 1 and "Delete registered model 'churn' and its 2 versions?" in (
+    assert refused.exit_code == 1 and "Delete registered model 'churn' and all its versions?" in (
         refused.stderr
     )
     assert churn.get_registered_model("churn").name == "churn"
@@ -223,7 +223,7 @@ def test_delete_asks_first(cli: Cli, churn: RegistryClient) -> None:
     assert one.exit_code == 0 and "Deleted version 1 of 'churn'." in one.stdout
     assert [v["version"] for v in cli.json("models", "versions", "churn")] == [2]
 
-    assert "Deleted registered model 'churn' and its 1 version." in (
+    assert "Deleted registered model 'churn' and all its versions." in (
         cli("models", "delete", "churn", "--yes").stdout
     )
     assert "churn" in cli.fails("models", "describe", "churn")

@@ -136,6 +136,15 @@ def test_register_from_an_alias_pins_the_version_it_names(models, data) -> None:
     _predicts("models:/churn-prod/1", models[0], data)
 
 
+def test_register_a_numbered_version_uri_keeps_its_lineage(models, data) -> None:
+    info = _log(models[0], data)
+    cairn.register_model(info.model_uri, "churn")
+    copied = cairn.register_model("models:/churn/1", "churn-prod")  # the store resolves it
+    assert copied.source == "models:/churn/1"
+    assert (copied.run_id, copied.model_id) == (info.run_id, info.model_id)
+    _predicts("models:/churn-prod/1", models[0], data)
+
+
 def test_register_model_errors_are_clear(models, data) -> None:
     with pytest.raises(CairnError) as excinfo:
         cairn.register_model("models:/m-00000000000000000000000000000000", "churn")

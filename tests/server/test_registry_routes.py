@@ -476,6 +476,61 @@ def test_the_declared_user_is_recorded(client: TestClient, run: Any) -> None:
     assert_error(status, out, 400, "INVALID_PARAMETER_VALUE", "257")
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Cairn-User": "a%0Ab"},  # a newline would forge a line of the audit trail
+        {"X-Cairn-User": "a%00b"},
+        {"X-Cairn-User": "%ff"},  # not UTF-8: no U+FFFD stand-in is recorded
+        {"X-Cairn-User": "al%C3"},  # a truncated UTF-8 sequence
+        {"Authorization": basic("bo\x1bb")},
+        {"Authorization": basic("bo\u2028b")},
+    ],
+)
+def test_a_declared_user_with_control_characters_or_bad_utf8_is_refused(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    status, out = call(client, "POST", f"{RM}/create", {"name": "m"}, headers=headers)
+    assert_error(status, out, 400, "INVALID_PARAMETER_VALUE", "user")
+    status, out = call(client, "GET", f"{RM}/get", {"name": "m"})
+    assert_error(status, out, 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_the_user_header_is_ignored_when_the_server_does_not_trust_it(tmp_path: Path) -> None:
+    config = ServerConfig(
+        backend_store_uri=f"sqlite:///{tmp_path}/server.db",
+        artifacts_destination=str(tmp_path / "destination"),
+        trust_user_header=False,
+    )
+    with TestClient(create_app(config), base_url="http://localhost") as untrusting:
+        ok(untrusting, "POST", f"{RM}/create", {"name": "m"}, headers={"X-Cairn-User": "eve"})
+        ok(
+            untrusting,
+            "POST",
+            f"{RM}/set-tag",
+            {"name": "m", "key": "k", "value": "v"},
+            headers={"X-Cairn-User": "eve", "Authorization": basic("bob")},
+        )
+        events = ok(untrusting, "GET", f"{CAIRN}/history", {"name": "m"})["events"]
+    assert [(e["event"], e["user_id"]) for e in events] == [
+        ("registered_model_tag.set", "bob"),
+        ("registered_model.created", "anonymous"),
+    ]
+
+
+def test_cairn_server_reads_the_trust_setting_from_its_environment(
+    cairn_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    monkeypatch.setenv("CAIRN_SERVER_TRUST_USER_HEADER", "false")
+    server = cairn_server()
+    with httpx.Client(base_url=server.url) as http:
+        created = http.post(f"{RM}/create", json={"name": "m"}, headers={"X-Cairn-User": "eve"})
+        assert created.status_code == 200, created.text
+        assert created.json()["registered_model"]["user_id"] == "anonymous"
+
+
 def test_history_shape_filters_and_pages(client: TestClient, run: Any) -> None:
     ok(client, "POST", f"{RM}/create", {"name": "m"})
     register(client, "m", run.info.run_id)
@@ -522,3 +577,50 @@ def test_lineage(client: TestClient, run: Any) -> None:
     assert lineage["run_id"] == run.info.run_id
     assert lineage["run_name"] == "r" and lineage["experiment_id"] == "0"
     assert lineage["source"] == f"runs:/{run.info.run_id}/model"
+
+
+# ---------------------------------------------------------------- copy-version
+
+
+def test_copy_version_creates_the_target_and_copies_the_version(
+    client: TestClient, run: Any
+) -> None:
+    ok(client, "POST", f"{RM}/create", {"name": "staging.m"})
+    src = register(
+        client,
+        "staging.m",
+        run.info.run_id,
+        tags=[{"key": "k", "value": "v"}],
+        description="the one",
+    )
+    body = {"name": "staging.m", "version": "1", "dst_name": "prod.m"}
+    copy = ok(client, "POST", f"{CAIRN}/copy-version", body)["model_version"]
+    assert (copy["name"], copy["version"]) == ("prod.m", "1")
+    assert copy["source"] == "models:/staging.m/1"
+    assert copy["run_id"] == src["run_id"] == run.info.run_id
+    assert copy["tags"] == [{"key": "k", "value": "v"}]
+    assert copy["description"] == "the one"
+    stored = ok(client, "GET", f"{MV}/get", {"name": "prod.m", "version": "1"})["model_version"]
+    assert stored == copy
+    # The ajax prefix serves it too, and a second copy into the existing target is version 2.
+    again = ok(client, "POST", "/ajax-api/2.0/cairn/registry/copy-version", body)["model_version"]
+    assert (again["name"], again["version"]) == ("prod.m", "2")
+
+
+def test_copy_version_of_an_unknown_source_is_404(client: TestClient) -> None:
+    body = {"name": "nope", "version": "1", "dst_name": "prod.m"}
+    status, out = call(client, "POST", f"{CAIRN}/copy-version", body)
+    assert_error(status, out, 404, "RESOURCE_DOES_NOT_EXIST")
+    status, out = call(client, "GET", f"{RM}/get", {"name": "prod.m"})
+    assert_error(status, out, 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+@pytest.mark.parametrize("dst_name", ["", "a/b", "x" * 300])
+def test_copy_version_into_a_bad_name_is_400(client: TestClient, run: Any, dst_name: str) -> None:
+    ok(client, "POST", f"{RM}/create", {"name": "m"})
+    register(client, "m", run.info.run_id)
+    body = {"name": "m", "version": "1", "dst_name": dst_name}
+    status, out = call(client, "POST", f"{CAIRN}/copy-version", body)
+    assert_error(status, out, 400, "INVALID_PARAMETER_VALUE", "dst_name")
+    names = ok(client, "GET", f"{RM}/search")
+    assert [m["name"] for m in names.get("registered_models", [])] == ["m"]

@@ -329,16 +329,15 @@ def delete(name: str, version: int | None, yes: bool) -> None:
     The files of logged models stay where they are."""
     client = _client()
     if version is None:
-        model = client.get_registered_model(name)
-        count = len(all_versions(client, name))
-        what = f"registered model {name!r} and its {output.plural(count, 'version')}"
+        client.get_registered_model(name)  # a missing model fails before the question
+        what = f"registered model {name!r} and all its versions"
     else:
         client.get_model_version(name, version)
         what = f"version {version} of {name!r}"
     if not yes:
         click.confirm(f"Delete {what}?", abort=True, err=True)
     if version is None:
-        client.delete_registered_model(model.name)
+        client.delete_registered_model(name)
     else:
         client.delete_model_version(name, version)
     output.echo(f"Deleted {what}.")

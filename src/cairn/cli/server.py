@@ -72,6 +72,14 @@ def _local_path_or_uri(value: str) -> str:
 @click.option(
     "--access-log/--no-access-log", default=False, show_default=True, help="Log every request."
 )
+@click.option(
+    "--trust-user-header/--no-trust-user-header",
+    default=True,
+    show_default=True,
+    envvar="CAIRN_SERVER_TRUST_USER_HEADER",
+    help="Let X-Cairn-User name the acting user when there is no basic auth "
+    "[env: CAIRN_SERVER_TRUST_USER_HEADER].",
+)
 def server(
     backend_store_uri: str,
     default_artifact_root: str | None,
@@ -83,6 +91,7 @@ def server(
     allowed_hosts: str | None,
     cors_allowed_origins: str | None,
     access_log: bool,
+    trust_user_header: bool,
 ) -> None:
     """Run the tracking server (MLflow-compatible REST API)."""
     import uvicorn
@@ -102,6 +111,7 @@ def server(
         serve_artifacts=serve_artifacts,
         allowed_hosts=_split(allowed_hosts) or None,
         cors_allowed_origins=_split(cors_allowed_origins),
+        trust_user_header=trust_user_header,
     )
     engine = get_engine(backend_store_uri)
     ensure_schema(engine)  # a CairnError here is printed as "Error: ..." with exit code 1

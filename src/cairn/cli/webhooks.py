@@ -1,60 +1,33 @@
 """``cairn webhooks``: registry webhooks and their delivery log.
 
 The registry is the one the tracking URI names (a database or a server), as for every other
-command. Secrets are never printed: ``has_secret`` says whether one is set.
+command; every call goes through :class:`~cairn.registry.client.RegistryClient`, as in
+``cairn models``. JSON output is the entities as they are (``cairn models`` prints its own the
+same way). Secrets are never printed: ``has_secret`` says whether one is set.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from cairn.cli import output
 from cairn.entities.webhook import WEBHOOK_EVENTS, Webhook, WebhookDelivery, WebhookStatus
-from cairn.store.registry.protocol import RegistryStore
+
+if TYPE_CHECKING:
+    from cairn.registry.client import RegistryClient
 
 
-def _store() -> RegistryStore:
-    from cairn.tracking.config import get_registry_store
+def _client() -> RegistryClient:
+    from cairn.registry.client import RegistryClient
 
-    return get_registry_store()
-
-
-def webhook_json(webhook: Webhook) -> dict[str, Any]:
-    return {
-        "webhook_id": webhook.webhook_id,
-        "name": webhook.name,
-        "url": webhook.url,
-        "events": list(webhook.events),
-        "status": webhook.status,
-        "description": webhook.description,
-        "has_secret": webhook.has_secret,
-        "creation_timestamp": webhook.creation_timestamp,
-        "last_updated_timestamp": webhook.last_updated_timestamp,
-    }
-
-
-def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
-    return {
-        "delivery_id": delivery.delivery_id,
-        "webhook_id": delivery.webhook_id,
-        "event": delivery.event,
-        "event_id": delivery.event_id,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "response_status": delivery.response_status,
-        "error": delivery.error,
-        "creation_timestamp": delivery.creation_timestamp,
-        "last_attempt_timestamp": delivery.last_attempt_timestamp,
-        "next_attempt_timestamp": delivery.next_attempt_timestamp,
-        "payload": delivery.payload,
-    }
+    return RegistryClient()
 
 
 def _print_webhook(webhook: Webhook, fmt: str) -> None:
     if fmt == output.JSON:
-        output.print_json(webhook_json(webhook))
+        output.print_json(webhook)
         return
     output.print_fields(
         {
@@ -73,7 +46,7 @@ def _print_webhook(webhook: Webhook, fmt: str) -> None:
 
 def _print_delivery(delivery: WebhookDelivery, fmt: str) -> None:
     if fmt == output.JSON:
-        output.print_json(delivery_json(delivery))
+        output.print_json(delivery)
         return
     answer = delivery.response_status
     output.print_fields(
@@ -132,9 +105,9 @@ def create(
 ) -> None:
     """Create webhook NAME; print its id."""
     status = WebhookStatus.DISABLED if disabled else WebhookStatus.ACTIVE
-    webhook = _store().create_webhook(name, url, list(events), description, secret, status)
+    webhook = _client().create_webhook(name, url, list(events), description, secret, status)
     if fmt == output.JSON:
-        output.print_json(webhook_json(webhook))
+        output.print_json(webhook)
     else:
         output.echo(webhook.webhook_id)
 
@@ -145,11 +118,9 @@ def create(
 @output.output_option
 def list_webhooks(max_results: int, page_token: str | None, fmt: str) -> None:
     """List webhooks, newest first."""
-    page = _store().list_webhooks(max_results, page_token)
+    page = _client().list_webhooks(max_results, page_token)
     if fmt == output.JSON:
-        output.print_json(
-            {"webhooks": [webhook_json(w) for w in page], "next_page_token": page.token}
-        )
+        output.print_json({"webhooks": list(page), "next_page_token": page.token})
     elif not page:
         output.note("No webhooks.")
     else:
@@ -167,7 +138,7 @@ def list_webhooks(max_results: int, page_token: str | None, fmt: str) -> None:
 @output.output_option
 def describe(webhook_id: str, fmt: str) -> None:
     """Show one webhook."""
-    _print_webhook(_store().get_webhook(webhook_id), fmt)
+    _print_webhook(_client().get_webhook(webhook_id), fmt)
 
 
 @webhooks.command("update")
@@ -198,7 +169,7 @@ def update(
     fmt: str,
 ) -> None:
     """Change a webhook's fields (the others stay)."""
-    webhook = _store().update_webhook(
+    webhook = _client().update_webhook(
         webhook_id,
         name=name,
         url=url,
@@ -214,7 +185,7 @@ def update(
 @click.argument("webhook_id")
 def delete(webhook_id: str) -> None:
     """Delete a webhook and its delivery log."""
-    _store().delete_webhook(webhook_id)
+    _client().delete_webhook(webhook_id)
     output.echo(f"Deleted webhook {webhook_id}.")
 
 
@@ -224,7 +195,7 @@ def delete(webhook_id: str) -> None:
 @output.output_option
 def test(webhook_id: str, event: str | None, fmt: str) -> None:
     """Send an example event now and show the receiver's answer; exit 1 if it failed."""
-    delivery = _store().test_webhook(webhook_id, event)
+    delivery = _client().test_webhook(webhook_id, event)
     _print_delivery(delivery, fmt)
     if delivery.status != "SUCCEEDED":
         raise SystemExit(1)
@@ -237,11 +208,9 @@ def test(webhook_id: str, event: str | None, fmt: str) -> None:
 @output.output_option
 def deliveries(webhook_id: str, max_results: int, page_token: str | None, fmt: str) -> None:
     """A webhook's deliveries, newest first: status, attempts, the receiver's answers."""
-    page = _store().list_webhook_deliveries(webhook_id, max_results, page_token)
+    page = _client().list_webhook_deliveries(webhook_id, max_results, page_token)
     if fmt == output.JSON:
-        output.print_json(
-            {"deliveries": [delivery_json(d) for d in page], "next_page_token": page.token}
-        )
+        output.print_json({"deliveries": list(page), "next_page_token": page.token})
     elif not page:
         output.note("No deliveries.")
     else:

@@ -62,10 +62,10 @@ def model_artifact_location(
     uri: str, tracking_uri: str | None = None, _redirects: int = 0
 ) -> tuple[str, str]:
     """(artifact repository root URI, path under it) where the model's files live."""
-    from cairn.registry.uri import parse_model_uri, resolve_model_version
-
     client = _client(tracking_uri)
     if uri.startswith("models:"):
+        from cairn.registry.uri import parse_model_uri, resolve_model_version
+
         parsed = parse_model_uri(uri)
         if parsed.model_id is not None:
             try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from cairn import validation
 from cairn.entities import PagedList
-from cairn.errors import RESOURCE_ALREADY_EXISTS, CairnError
+from cairn.errors import CairnError
 from cairn.tracking import config
 
 if TYPE_CHECKING:
@@ -217,11 +217,6 @@ class RegistryMethods:
 
         store = self.registry_store
         source = resolve_model_version(store, src_model_uri)
-        try:
-            store.create_registered_model(dst_name)
-        except CairnError as exc:
-            if exc.error_code != RESOURCE_ALREADY_EXISTS:
-                raise
         return store.copy_model_version(source.name, source.version, dst_name)
 
     # ------------------------------------------------------------------ lineage and audit

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cairn.errors import RESOURCE_ALREADY_EXISTS, CairnError
+from cairn.errors import CairnError
 from cairn.registry.client import DEFAULT_AWAIT_REGISTRATION_S
+from cairn.store.registry.copying import ensure_registered_model
 
 if TYPE_CHECKING:
     from cairn.entities.registry import ModelVersion
@@ -43,11 +44,7 @@ def register_with(
     if not isinstance(model_uri, str) or not model_uri:
         raise CairnError.invalid(f"Invalid model URI {model_uri!r}: expected a non-empty string.")
     source, run_id, model_id = _lineage(client, model_uri)
-    try:
-        client.create_registered_model(name)
-    except CairnError as exc:
-        if exc.error_code != RESOURCE_ALREADY_EXISTS:
-            raise
+    ensure_registered_model(client.registry_store, name)
     return client.create_model_version(
         name,
         source,
@@ -71,6 +68,8 @@ def _lineage(client: TrackingClient, model_uri: str) -> tuple[str, str | None, s
         parsed = parse_model_uri(model_uri)
         if parsed.model_id is not None:
             return model_uri, None, parsed.model_id
+        if parsed.version is not None:  # the store takes models:/<name>/<N> as it is
+            return model_uri, None, None
         # An alias, stage or 'latest' moves: register the version it names right now.
         version = resolve_model_version(client.registry_store, model_uri)
         return version.model_uri, version.run_id, version.model_id

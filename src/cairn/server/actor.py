@@ -6,6 +6,12 @@ name of an ``Authorization: Basic`` header (what MLflow's client sends when
 ``X-Cairn-User`` header cairn's client sends (percent-encoded UTF-8), else ``"anonymous"``.
 The server's own OS user would be wrong for every remote caller.
 
+A proxy that authenticates with basic auth but passes other headers through would let any
+caller claim any name in ``X-Cairn-User``: ``cairn server --no-trust-user-header`` (or
+``CAIRN_SERVER_TRUST_USER_HEADER=false``) ignores that header, so only basic auth names a user.
+A declared name must be valid UTF-8 without control characters (it ends up in the audit
+trail and in webhook payloads); anything else is refused with INVALID_PARAMETER_VALUE.
+
 Route modules run their store calls through :func:`run_as_requester`, which sets the actor
 (:func:`cairn.store.registry.actor.acting_as`) around the call in the worker thread.
 """
@@ -32,8 +38,11 @@ MAX_USER_LENGTH = 256  # the user_id columns of the registry tables
 
 
 def request_actor(request: Request) -> str:
-    """The user name the request declares (see the module doc); too long a name is refused."""
-    user = _basic_auth_user(request.headers.get("Authorization")) or _header_user(request)
+    """The user name the request declares (see the module doc); too long a name, or one with
+    control characters, is refused."""
+    user = _basic_auth_user(request.headers.get("Authorization"))
+    if not user and _trusts_user_header(request):
+        user = _header_user(request)
     if not user:
         return ANONYMOUS
     if len(user) > MAX_USER_LENGTH:
@@ -41,7 +50,16 @@ def request_actor(request: Request) -> str:
             f"The declared user name is {len(user)} characters long; the limit is "
             f"{MAX_USER_LENGTH}."
         )
+    if not user.isprintable():
+        raise CairnError.invalid(
+            f"The declared user name {user!r} holds control or non-printable characters."
+        )
     return user
+
+
+def _trusts_user_header(request: Request) -> bool:
+    context = getattr(request.app.state, "context", None)
+    return context is None or context.config.trust_user_header
 
 
 def _basic_auth_user(header: str | None) -> str | None:
@@ -62,7 +80,14 @@ def _basic_auth_user(header: str | None) -> str | None:
 
 def _header_user(request: Request) -> str | None:
     value = request.headers.get(USER_HEADER)
-    return unquote(value).strip() if value else None
+    if not value:
+        return None
+    try:
+        return unquote(value, errors="strict").strip()
+    except UnicodeDecodeError:
+        raise CairnError.invalid(
+            f"The declared user ({USER_HEADER} header {value!r}) is not percent-encoded UTF-8."
+        ) from None
 
 
 async def run_as_requester(request: Request, func: Callable[..., T], *args: object) -> T:

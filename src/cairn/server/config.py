@@ -21,6 +21,8 @@ class ServerConfig:
     allowed_hosts: tuple[str, ...] | None = None
     # Extra origins allowed to call the API from a browser (the server's own always are).
     cors_allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Whether X-Cairn-User names the acting user when there is no basic auth (see server.actor).
+    trust_user_header: bool = True
 
     @property
     def experiment_artifact_root(self) -> str:

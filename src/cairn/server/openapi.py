@@ -341,6 +341,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "webhook_id! max_results:int64 page_token", "deliveries:any[] next_page_token"),
     _op("GET", f"{CAIRN}/registry/lineage", "Where a model version came from", _VERSION_REF,
         "lineage:ModelVersionLineage"),
+    _op("POST", f"{CAIRN}/registry/copy-version", "Copy a model version into another model",
+        f"{_VERSION_REF} dst_name!", _MODEL_VERSION),
     # ---------------------------------------------------------------- system
     Endpoint("GET", "/", "The web UI's page", produces=HTML),
     Endpoint("GET", "/health", "Liveness probe", produces=TEXT),

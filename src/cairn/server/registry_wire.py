@@ -7,9 +7,9 @@ aliases a list of names; empty lists are left out, while a version's ``descripti
 The server answers with the ``*_to_json`` functions and the REST registry store reads the
 answers back with the ``*_from_json`` functions, so each message's shape is written down once.
 
-Requests are parsed into the message structs below by :func:`parse_request`: every JSON type is
-checked by :mod:`cairn.server.wire`, and a required string that is empty counts as missing, as
-in MLflow (protobuf JSON cannot tell the two apart).
+Requests are read into the message structs below by the routes (every JSON type checked by
+:mod:`cairn.server.wire`), then :func:`check_required`: a required string that is empty counts
+as missing, as in MLflow (protobuf JSON cannot tell the two apart).
 """
 
 from __future__ import annotations
@@ -33,8 +33,12 @@ from cairn.server.wire import Int64, KeyValue, Message, key_values_from_json, pa
 
 M = TypeVar("M", bound=msgspec.Struct)
 
-# Protobuf enums travel as their names or their numbers.
-_STATUS_NUMBERS = dict(enumerate(ModelVersionStatus.ALL, start=1))
+# Protobuf enums travel as their names or their numbers (MLflow's ModelVersionStatus enum).
+_STATUS_NUMBERS = {
+    1: ModelVersionStatus.PENDING_REGISTRATION,
+    2: ModelVersionStatus.FAILED_REGISTRATION,
+    3: ModelVersionStatus.READY,
+}
 
 
 # ------------------------------------------------------------------ requests
@@ -149,11 +153,6 @@ def check_required(message: M) -> M:
     return message
 
 
-def parse_request(data: Any, message_type: type[M]) -> M:
-    """Decoded JSON (or a query string's dict) as ``message_type``, required fields checked."""
-    return check_required(parse_message(data, message_type))
-
-
 # ------------------------------------------------------------------ entities to JSON
 
 
@@ -201,16 +200,6 @@ def registered_model_to_json(model: RegisteredModel) -> dict[str, Any]:
     if model.aliases:
         out["aliases"] = [{"alias": a, "version": str(v)} for a, v in model.aliases.items()]
     return out
-
-
-def page_to_json(field: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
-    """A list answer as protobuf JSON writes it: an empty list and a missing token left out."""
-    body: dict[str, Any] = {}
-    if items:
-        body[field] = items
-    if token:
-        body["next_page_token"] = token
-    return body
 
 
 def registry_event_to_json(event: RegistryEvent) -> dict[str, Any]:

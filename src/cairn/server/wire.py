@@ -379,6 +379,26 @@ def run_status_from_wire(status: str | int) -> str:
     return RunStatus.validate(status)
 
 
+# ------------------------------------------------------------------ bodies
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """Only the fields that are set: a request that leaves the rest to the other side's
+    defaults (a store's arguments, a server's parameters)."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def page_to_json(field: str, items: Sequence[Any], token: str | None) -> dict[str, Any]:
+    """A list answer as protobuf JSON (and MLflow's server) writes it: an empty list and a
+    missing token are left out."""
+    body: dict[str, Any] = {}
+    if items:
+        body[field] = list(items)
+    if token:
+        body["next_page_token"] = token
+    return body
+
+
 # ------------------------------------------------------------------ key/value lists
 
 
@@ -696,12 +716,7 @@ def logged_model_from_json(data: Mapping[str, Any]) -> LoggedModel:
 
 def logged_models_page_to_json(page: PagedList[LoggedModel]) -> dict[str, Any]:
     """A ``logged-models/search`` answer: the models and the next page's token, if any."""
-    body: dict[str, Any] = {}
-    if page:
-        body["models"] = [logged_model_to_json(m) for m in page]
-    if page.token:
-        body["next_page_token"] = page.token
-    return body
+    return page_to_json("models", [logged_model_to_json(m) for m in page], page.token)
 
 
 def logged_models_page_from_json(data: Mapping[str, Any]) -> PagedList[LoggedModel]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from cairn.entities import Run
@@ -257,3 +258,64 @@ def test_a_server_that_is_not_there(tmp_path: Path) -> None:
     )
     code, message = error(store.get_registered_model, "m")
     assert code == "TEMPORARILY_UNAVAILABLE" and "Could not reach" in message
+
+
+class LosesFirstDeleteAnswer(httpx.HTTPTransport):
+    """The real network to the server, except that the answer to the first DELETE is lost
+    after the server has done it (a dropped connection, a proxy timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deletes = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "DELETE":
+            self.deletes += 1
+            if self.deletes == 1:
+                response.read()
+                response.close()
+                raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+def lossy_store(server: CairnServer) -> tuple[RestRegistryStore, LosesFirstDeleteAnswer]:
+    from cairn.store.http import HttpSettings
+
+    transport = LosesFirstDeleteAnswer()
+    settings = HttpSettings(backoff_s=0.0)
+    return RestRegistryStore(server.url, settings=settings, transport=transport), transport
+
+
+def test_a_delete_that_would_fail_on_a_repeat_is_not_retried(
+    server: CairnServer, store: RestRegistryStore, sql: SqlRegistryStore
+) -> None:
+    hook = store.create_webhook("h", "https://hooks.example.com/x", ["model_version.created"])
+    lossy, transport = lossy_store(server)
+    try:
+        code, _ = error(lossy.delete_webhook, hook.webhook_id)
+    finally:
+        lossy.close()
+    # Not a false RESOURCE_DOES_NOT_EXIST from a second attempt: the one DELETE did its work.
+    assert code == "TEMPORARILY_UNAVAILABLE" and transport.deletes == 1
+    assert error(sql.get_webhook, hook.webhook_id)[0] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_deleting_a_tag_or_alias_is_retried_since_a_repeat_is_harmless(
+    server: CairnServer, store: RestRegistryStore, sql: SqlRegistryStore, run: Run
+) -> None:
+    store.create_registered_model("m", tags={"k": "v"})
+    store.create_model_version("m", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    store.set_registered_model_alias("m", "champion", 1)
+    for delete in (
+        lambda s: s.delete_registered_model_tag("m", "k"),
+        lambda s: s.delete_registered_model_alias("m", "champion"),
+    ):
+        lossy, transport = lossy_store(server)
+        try:
+            delete(lossy)  # the lost answer is retried, and the repeat succeeds
+        finally:
+            lossy.close()
+        assert transport.deletes == 2
+    model = sql.get_registered_model("m")
+    assert (model.tags, model.aliases) == ({}, {})

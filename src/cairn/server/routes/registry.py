@@ -23,7 +23,7 @@ from cairn.server.actor import run_as_requester
 from cairn.server.context import ServerContext
 from cairn.server.http import json_response
 from cairn.server.routes.tracking import read_message
-from cairn.server.wire import key_values_from_json
+from cairn.server.wire import key_values_from_json, page_to_json
 from cairn.store.registry.protocol import RegistryStore
 
 Body = dict[str, Any]
@@ -84,11 +84,11 @@ class RegistryApi:
     def search_registered_models(self, req: rw.SearchRegistry) -> Body:
         page = self.store.search_registered_models(**_search_args(req))
         models = [rw.registered_model_to_json(m) for m in page]
-        return rw.page_to_json("registered_models", models, page.token)
+        return page_to_json("registered_models", models, page.token)
 
     def get_latest_versions(self, req: rw.GetLatestVersions) -> Body:
         versions = self.store.get_latest_versions(req.name, req.stages or None)
-        return rw.page_to_json("model_versions", _versions(versions), None)
+        return page_to_json("model_versions", _versions(versions), None)
 
     def set_registered_model_tag(self, req: rw.SetRegisteredModelTag) -> Body:
         self.store.set_registered_model_tag(req.name, req.key, req.value)
@@ -149,7 +149,7 @@ class RegistryApi:
 
     def search_model_versions(self, req: rw.SearchRegistry) -> Body:
         page = self.store.search_model_versions(**_search_args(req))
-        return rw.page_to_json("model_versions", _versions(page), page.token)
+        return page_to_json("model_versions", _versions(page), page.token)
 
     def set_model_version_tag(self, req: rw.SetModelVersionTag) -> Body:
         self.store.set_model_version_tag(req.name, req.version, req.key, req.value)

@@ -8,7 +8,10 @@ Under ``/api/2.0/cairn/`` and ``/ajax-api/2.0/cairn/``, like the UI's other read
   "next_page_token"}`` (every event, a model's, or one version's; newest first as the store
   orders them);
 * ``GET registry/lineage?name=&version=`` → ``{"lineage": {...}}``: the version's run, its
-  experiment, datasets and git commit, and its logged model.
+  experiment, datasets and git commit, and its logged model;
+* ``POST registry/copy-version`` with ``{name, version, dst_name}`` → ``{"model_version": ...}``:
+  the store's ``copy_model_version`` (the target created if missing), so the UI does not
+  repeat its steps over MLflow's endpoints.
 """
 
 from __future__ import annotations
@@ -21,6 +24,13 @@ from cairn.server import registry_wire as rw
 from cairn.server.context import ServerContext
 from cairn.server.routes.registry import endpoint
 from cairn.server.routes.ui_api import PREFIXES
+from cairn.server.wire import page_to_json
+
+
+class CopyModelVersion(rw.VersionRef, kw_only=True):
+    """Copy version ``name``/``version`` into registered model ``dst_name``."""
+
+    dst_name: str
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
@@ -35,21 +45,23 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         if req.max_results:
             args["max_results"] = req.max_results
         page = store.get_registry_history(**args)
-        body: dict[str, Any] = {"events": [rw.registry_event_to_json(e) for e in page]}
-        if page.token:
-            body["next_page_token"] = page.token
-        return body
+        return page_to_json("events", [rw.registry_event_to_json(e) for e in page], page.token)
 
     def lineage(req: rw.VersionRef) -> dict[str, Any]:
         found = store.get_model_version_lineage(req.name, req.version)
         return {"lineage": rw.lineage_to_json(found)}
 
+    def copy_version(req: CopyModelVersion) -> dict[str, Any]:
+        copied = store.copy_model_version(req.name, req.version, req.dst_name)
+        return {"model_version": rw.model_version_to_json(copied)}
+
     handlers = {
-        "registry/history": endpoint(rw.RegistryHistory, history),
-        "registry/lineage": endpoint(rw.VersionRef, lineage),
+        ("GET", "registry/history"): endpoint(rw.RegistryHistory, history),
+        ("GET", "registry/lineage"): endpoint(rw.VersionRef, lineage),
+        ("POST", "registry/copy-version"): endpoint(CopyModelVersion, copy_version),
     }
     return [
-        Route(f"{prefix}/{path}", handler, methods=["GET"])
+        Route(f"{prefix}/{path}", handler, methods=[method])
         for prefix in PREFIXES
-        for path, handler in handlers.items()
+        for (method, path), handler in handlers.items()
     ]

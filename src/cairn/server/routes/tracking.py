@@ -143,9 +143,11 @@ class TrackingApi:
             filter_string=req.filter or None,
             order_by=req.order_by or None,
             page_token=req.page_token or None,
-            **_given(max_results=req.max_results),
+            **wire.given(max_results=req.max_results),
         )
-        return _page("experiments", [wire.experiment_to_json(e) for e in page], page.token)
+        return wire.page_to_json(
+            "experiments", [wire.experiment_to_json(e) for e in page], page.token
+        )
 
     def update_experiment(self, req: wire.UpdateExperiment) -> Body:
         self.store.rename_experiment(req.experiment_id, req.new_name)
@@ -209,7 +211,7 @@ class TrackingApi:
             order_by=req.order_by or None,
             page_token=req.page_token or None,
         )
-        return _page("runs", self._runs_json(page), page.token)
+        return wire.page_to_json("runs", self._runs_json(page), page.token)
 
     def _runs_json(self, runs: Sequence[Run]) -> list[Body]:
         """Runs as MLflow 3 returns them: latest metrics with step and timestamp, outputs."""
@@ -285,7 +287,9 @@ class TrackingApi:
         history = self.store.get_metric_history_columns(req.id, req.metric_key)
         end = offset + limit
         metrics = wire.metric_history_to_json(history, offset, end)
-        return _page("metrics", metrics, encode_page_token(end) if end < len(history) else None)
+        return wire.page_to_json(
+            "metrics", metrics, encode_page_token(end) if end < len(history) else None
+        )
 
     def get_metric_history_bulk_interval(self, req: wire.GetMetricHistoryBulkInterval) -> Body:
         """Each run's history sampled at up to ``max_results`` steps, spread evenly over the
@@ -296,7 +300,7 @@ class TrackingApi:
             history = self.store.get_metric_history_columns(run_id, req.metric_key)
             sampled = sample_history(history, limit, req.start_step, req.end_step)
             metrics.extend(wire.metric_history_to_json(sampled, run_id=run_id))
-        return _page("metrics", metrics, None)
+        return wire.page_to_json("metrics", metrics, None)
 
     # ------------------------------------------------------------------ artifacts
 
@@ -358,21 +362,6 @@ ENDPOINTS: list[tuple[str, list[str], type[msgspec.Struct], Callable[..., Body]]
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _given(**kwargs: Any) -> dict[str, Any]:
-    """Only the arguments the request set, so the store's defaults apply to the rest."""
-    return {k: v for k, v in kwargs.items() if v is not None}
-
-
-def _page(field: str, items: list[Any], token: str | None) -> Body:
-    """A list response as protobuf JSON writes it: empty lists and tokens left out."""
-    body: Body = {}
-    if items:
-        body[field] = items
-    if token:
-        body["next_page_token"] = token
-    return body
 
 
 def _model_json(text: str) -> dict[str, Any]:

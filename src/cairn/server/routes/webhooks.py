@@ -19,6 +19,7 @@ from cairn.errors import CairnError
 from cairn.server.actor import run_as_requester
 from cairn.server.context import ServerContext
 from cairn.server.http import json_response, optional, parse_int, read_json, require
+from cairn.server.wire import page_to_json
 from cairn.store.registry.protocol import RegistryStore
 from cairn.webhooks import wire
 
@@ -70,10 +71,7 @@ def list_(store: RegistryStore, _: str | None, data: dict[str, Any]) -> dict[str
     # Protobuf JSON cannot tell 0 from unset: both mean the default, as in MLflow.
     max_results = parse_int(data.get("max_results") or 100, "max_results")
     page = store.list_webhooks(max_results, optional(data, "page_token") or None)
-    body: dict[str, Any] = {"webhooks": [wire.webhook_to_json(w) for w in page]}
-    if page.token:
-        body["next_page_token"] = page.token
-    return body
+    return page_to_json("webhooks", [wire.webhook_to_json(w) for w in page], page.token)
 
 
 def get(store: RegistryStore, webhook_id: str | None, data: dict[str, Any]) -> dict[str, Any]:

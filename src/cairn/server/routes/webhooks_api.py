@@ -16,9 +16,9 @@ from starlette.routing import BaseRoute, Route
 from cairn.server.actor import run_as_requester
 from cairn.server.context import ServerContext
 from cairn.server.http import json_response, optional, parse_int, read_json, require
+from cairn.server.routes.ui_api import PREFIXES
+from cairn.server.wire import page_to_json
 from cairn.webhooks import wire
-
-PREFIXES = ("/api/2.0/cairn", "/ajax-api/2.0/cairn")
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
@@ -32,10 +32,8 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
 
         def call() -> dict[str, Any]:
             page = store.list_webhook_deliveries(webhook_id, max_results, page_token)
-            body: dict[str, Any] = {"deliveries": [wire.delivery_to_json(d) for d in page]}
-            if page.token:
-                body["next_page_token"] = page.token
-            return body
+            deliveries = [wire.delivery_to_json(d) for d in page]
+            return page_to_json("deliveries", deliveries, page.token)
 
         return json_response(await run_as_requester(request, call))
 

@@ -25,7 +25,7 @@ from cairn.entities.registry import (
     RegistryEvent,
 )
 from cairn.server import registry_wire as rw
-from cairn.server.wire import key_values_to_json
+from cairn.server.wire import given, key_values_to_json
 from cairn.store.http import HttpSettings, HttpTransport
 from cairn.store.registry.copying import copy_model_version
 from cairn.store.registry.protocol import (
@@ -66,7 +66,10 @@ class RestRegistryStore(RestWebhooksMixin):
         idempotent: bool | None = None,
     ) -> Any:
         """``method endpoint``: GET requests carry ``body`` as a query string (lists as repeated
-        keys, as MLflow's client sends them). Reads, PATCH and DELETE are safe to retry."""
+        keys, as MLflow's client sends them). Reads, PATCH and DELETE are retried unless told
+        otherwise: a DELETE whose repeat fails once the first succeeded (a model, a version, a
+        webhook: RESOURCE_DOES_NOT_EXIST) passes ``idempotent=False``; deleting a tag or an
+        alias that is gone is no error, so those repeat safely."""
         if idempotent is None:
             idempotent = method != "POST"
         if method == "GET":
@@ -94,7 +97,7 @@ class RestRegistryStore(RestWebhooksMixin):
         return rw.registered_model_from_json(data["registered_model"])
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
-        body = _without_none(name=name, description=description)
+        body = given(name=name, description=description)
         data = self._call("PATCH", f"{RM}/update", body)
         return rw.registered_model_from_json(data["registered_model"])
 
@@ -159,7 +162,7 @@ class RestRegistryStore(RestWebhooksMixin):
         description: str | None = None,
         model_id: str | None = None,
     ) -> ModelVersion:
-        body = _without_none(
+        body = given(
             name=name,
             source=source,
             run_id=run_id or None,
@@ -178,7 +181,7 @@ class RestRegistryStore(RestWebhooksMixin):
     def update_model_version(
         self, name: str, version: int | str, description: str | None
     ) -> ModelVersion:
-        body = {**_version_ref(name, version), **_without_none(description=description)}
+        body = {**_version_ref(name, version), **given(description=description)}
         data = self._call("PATCH", f"{MV}/update", body)
         return rw.model_version_from_json(data["model_version"])
 
@@ -236,7 +239,7 @@ class RestRegistryStore(RestWebhooksMixin):
         max_results: int = 100,
         page_token: str | None = None,
     ) -> PagedList[RegistryEvent]:
-        params = _without_none(
+        params = given(
             name=name,
             version=None if version is None else str(version),
             max_results=max_results,
@@ -247,10 +250,6 @@ class RestRegistryStore(RestWebhooksMixin):
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _without_none(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _text(value: object) -> str:

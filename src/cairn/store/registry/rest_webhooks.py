@@ -13,6 +13,7 @@ from urllib.parse import quote
 from cairn.clock import now_ms
 from cairn.entities import PagedList
 from cairn.entities.webhook import DeliveryStatus, Webhook, WebhookDelivery
+from cairn.server.wire import given
 from cairn.store.http import HttpTransport
 from cairn.webhooks import wire
 
@@ -40,7 +41,7 @@ class RestWebhooksMixin:
         secret: str | None = None,
         status: str | None = "ACTIVE",
     ) -> Webhook:
-        body = _without_none(
+        body = given(
             name=name,
             url=url,
             events=[wire.event_to_json(e) for e in events],
@@ -56,7 +57,7 @@ class RestWebhooksMixin:
     def list_webhooks(
         self, max_results: int = 100, page_token: str | None = None
     ) -> PagedList[Webhook]:
-        params = _without_none(max_results=max_results, page_token=page_token)
+        params = given(max_results=max_results, page_token=page_token)
         data = self._call("GET", "webhooks", params)
         webhooks = [wire.webhook_from_json(w) for w in data.get("webhooks") or []]
         return PagedList(webhooks, data.get("next_page_token") or None)
@@ -71,7 +72,7 @@ class RestWebhooksMixin:
         secret: str | None = None,
         status: str | None = None,
     ) -> Webhook:
-        body = _without_none(
+        body = given(
             name=name,
             url=url,
             events=None if events is None else [wire.event_to_json(e) for e in events],
@@ -82,7 +83,8 @@ class RestWebhooksMixin:
         return wire.webhook_from_json(self._call("PATCH", _path(webhook_id), body)["webhook"])
 
     def delete_webhook(self, webhook_id: str) -> None:
-        self._call("DELETE", _path(webhook_id))
+        # Not retried: a repeat after a lost answer would report the deleted webhook missing.
+        self._call("DELETE", _path(webhook_id), idempotent=False)
 
     def test_webhook(self, webhook_id: str, event: str | None = None) -> WebhookDelivery:
         body = {"event": wire.event_to_json(event)} if event else {}
@@ -105,9 +107,7 @@ class RestWebhooksMixin:
     def list_webhook_deliveries(
         self, webhook_id: str, max_results: int = 100, page_token: str | None = None
     ) -> PagedList[WebhookDelivery]:
-        params = _without_none(
-            webhook_id=webhook_id, max_results=max_results, page_token=page_token
-        )
+        params = given(webhook_id=webhook_id, max_results=max_results, page_token=page_token)
         data = self._http.call_cairn("GET", "webhooks/deliveries", params=params)
         deliveries = [wire.delivery_from_json(d) for d in data.get("deliveries") or []]
         return PagedList(deliveries, data.get("next_page_token") or None)
@@ -115,7 +115,3 @@ class RestWebhooksMixin:
 
 def _path(webhook_id: str) -> str:
     return f"webhooks/{quote(webhook_id, safe='')}"
-
-
-def _without_none(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
