@@ -22,7 +22,7 @@ export function ArtifactSourcePicker({ run, source }) {
     : "Logged model " + (shown && shown.info.name ? `${shown.info.name} (${current})` : current);
   const choose = (ev) => {
     const model = ev.currentTarget.value;
-    navigate("/runs/" + runId, { tab: "artifacts", model });
+    navigate("/runs/" + encodeURIComponent(runId), { tab: "artifacts", model });
   };
   return html`<label class="artifact-source">
     <span class="muted">Files of</span>

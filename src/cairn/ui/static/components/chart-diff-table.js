@@ -2,7 +2,7 @@
 // metric and tag; rows whose values are not all equal are highlighted, and can be shown alone.
 
 import {
-  html, useMemo, useQueryParam, runColor, href, formatValue, formatTime, formatDuration,
+  html, useMemo, useQueryParam, runColor, formatValue, formatTime, formatDuration, runHref,
 } from "../lib.js";
 
 function rowsOf(entries) {
@@ -87,7 +87,7 @@ export function DiffTable({ runs }) {
             (r) => html`<th scope="col" data-testid="diff-run-header" data-run-id=${r.runId}
               style=${{ borderTopColor: runColor(r.runId) }}>
               <span class="swatch" style=${{ background: runColor(r.runId) }}></span>
-              <a href=${href("/runs/" + encodeURIComponent(r.runId))} title=${r.name}>${r.name}</a>
+              <a href=${runHref(r.runId)} title=${r.name}>${r.name}</a>
             </th>`,
           )}
         </tr></thead>

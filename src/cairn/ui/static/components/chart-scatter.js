@@ -1,7 +1,7 @@
 // Scatter plot of runs: x and y each a numeric param or latest metric, one point per run in its
 // run color. A point is a link to its run; hovering or focusing it shows the run's name.
 
-import { html, useRef, useState, useQueryParam, runColor, href, formatValue } from "../lib.js";
+import { html, useRef, useState, useQueryParam, runColor, formatValue, runHref } from "../lib.js";
 import { niceTicks } from "./chart-data.js";
 import { useElementWidth, linearScale, extentOf, tickLabel } from "./chart-svg.js";
 
@@ -91,7 +91,7 @@ export function ScatterPlot({ runs, dims }) {
         </g>
         <g class="points">
           ${points.map(
-            (p) => html`<a href=${href("/runs/" + encodeURIComponent(p.runId))}
+            (p) => html`<a href=${runHref(p.runId)}
                 data-testid="scatter-point" data-run-id=${p.runId} aria-label=${p.name}
                 onMouseEnter=${() => setHover(p.runId)} onMouseLeave=${() => setHover(null)}
                 onFocus=${() => setHover(p.runId)} onBlur=${() => setHover(null)}>

@@ -13,7 +13,7 @@
 // data-points (see the UI brief), and `element.__chartData` holds what is drawn.
 
 import uPlot from "uplot";
-import { html, useEffect, useLayoutEffect, useRef, useState, runColor, formatValue, href } from "../lib.js";
+import { html, useEffect, useLayoutEffect, useRef, useState, runColor, formatValue, runHref } from "../lib.js";
 import {
   fetchDownsampled,
   cleanValues,
@@ -493,7 +493,7 @@ class ChartController {
       const swatch = el("span", "swatch");
       swatch.style.background = runColor(runId);
       const link = el("a", "legend-name", name);
-      link.href = href("/runs/" + encodeURIComponent(runId));
+      link.href = runHref(runId);
       link.title = name;
       const value = el("span", "legend-value");
       value.setAttribute("aria-label", `${metricKey} of ${name}`);

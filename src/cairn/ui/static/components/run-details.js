@@ -1,7 +1,7 @@
 // The "Details" block of the run overview: status, times, live duration, user, source, git, the
 // parent run and child runs, and the run's lifecycle (delete / restore).
 
-import { html, useState, useAsync, href, formatTime, formatAgo, formatDuration, StatusBadge, ErrorBox } from "../lib.js";
+import { html, useState, useAsync, formatTime, formatAgo, formatDuration, StatusBadge, ErrorBox, runHref } from "../lib.js";
 import { mlflow } from "../api.js";
 import { TAG, CopyButton, Section, safeHttpUrl, useNow } from "./run-common.js";
 
@@ -12,7 +12,7 @@ function Row({ label, children, testid }) {
 }
 
 function RunLink({ runId, name }) {
-  return html`<a href=${href("/runs/" + runId)} data-run-id=${runId}>${name || runId}</a>`;
+  return html`<a href=${runHref(runId)} data-run-id=${runId}>${name || runId}</a>`;
 }
 
 function ParentRun({ parentId }) {

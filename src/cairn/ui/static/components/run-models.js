@@ -2,7 +2,7 @@
 // `outputs`) and MLflow 2's `mlflow.log-model.history` records, each linked to its files in the
 // artifacts tab (a logged model's own files: `?tab=artifacts&model=<id>`).
 
-import { html, useAsync, href, formatTime, ErrorBox, Spinner } from "../lib.js";
+import { html, useAsync, formatTime, ErrorBox, Spinner, runHref } from "../lib.js";
 import { mlflow } from "../api.js";
 import { TAG, Section } from "./run-common.js";
 
@@ -55,10 +55,10 @@ function LoggedModelCard({ model, run }) {
     ${info.artifact_uri
       ? html`<div class="model-meta muted">artifacts <code class="model-uri" title=${info.artifact_uri}>${info.artifact_uri}</code>
           ${inRun !== null
-            ? html` <a href=${href("/runs/" + run.info.run_id, { tab: "artifacts", path: inRun + "/MLmodel" })}>Browse</a>`
+            ? html` <a href=${runHref(run.info.run_id, { tab: "artifacts", path: inRun + "/MLmodel" })}>Browse</a>`
             : model.missing
               ? null
-              : html` <a href=${href("/runs/" + run.info.run_id, { tab: "artifacts", model: info.model_id })}
+              : html` <a href=${runHref(run.info.run_id, { tab: "artifacts", model: info.model_id })}
                   data-testid="model-files-link">Browse files</a>`}</div>`
       : null}
   </li>`;
@@ -84,7 +84,7 @@ function HistoryModel({ model, runId }) {
     <div class="model-meta muted">
       ${model.utc_time_created ? html`logged ${String(model.utc_time_created)} UTC` : null}
       ${model.model_uuid ? html` · uuid <code>${String(model.model_uuid)}</code>` : null}
-      ${path ? html` · <a href=${href("/runs/" + runId, { tab: "artifacts", path: path + "/MLmodel" })}>Browse</a>` : null}
+      ${path ? html` · <a href=${runHref(runId, { tab: "artifacts", path: path + "/MLmodel" })}>Browse</a>` : null}
     </div>
   </li>`;
 }

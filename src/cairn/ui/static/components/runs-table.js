@@ -20,7 +20,7 @@ import {
   formatAgo,
   formatTime,
   formatDuration,
-  formatValue,
+  formatValue, runHref,
 } from "../lib.js";
 import { splitColumn, durationOf } from "./runs-model.js";
 
@@ -111,7 +111,7 @@ function nameCell(ctx, item, col) {
   return html`<div key=${col.id} class=${cellClass(col, " name-cell")} role="gridcell" data-col=${col.id} style=${stickyStyle(col)}>
     <span class="name-inner" style=${indent ? `padding-left:${indent}px` : undefined}>
       ${toggle}
-      <a href=${href("/runs/" + encodeURIComponent(id))} data-focus="link" title=${name}>${name}</a>
+      <a href=${runHref(id)} data-focus="link" title=${name}>${name}</a>
       ${item.childCount > 0 ? html`<span class="child-count muted">${item.childCount}</span>` : null}
       ${deleted ? html`<span class="badge deleted-badge">deleted</span>` : null}
     </span>

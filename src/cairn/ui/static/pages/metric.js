@@ -3,7 +3,7 @@
 // the chart and the run list refresh every few seconds.
 
 import {
-  html, useAsync, useEffect, useQueryParam, useState, runColor, href, StatusBadge, ErrorBox, Spinner,
+  html, useAsync, useEffect, useQueryParam, useState, runColor, href, StatusBadge, ErrorBox, Spinner, runHref,
 } from "../lib.js";
 import { MetricChart } from "../components/metric-chart.js";
 import { ChartOptions, useChartOptions } from "../components/chart-controls.js";
@@ -84,7 +84,7 @@ export default function MetricPage({ route }) {
       ${runs.map(
         (r) => html`<li>
           <span class="swatch" style=${{ background: runColor(r.info.run_id) }}></span>
-          <a href=${href("/runs/" + encodeURIComponent(r.info.run_id))}>${runName(r)}</a>
+          <a href=${runHref(r.info.run_id)}>${runName(r)}</a>
           <${StatusBadge} status=${r.info.status} />
         </li>`,
       )}

@@ -3,7 +3,7 @@
 // models' files with `model`). While the run is RUNNING it re-reads the run every 3 s, so status,
 // metrics and duration stay live without a reload.
 
-import { html, useState, useEffect, useMemo, useAsync, useQueryParam, href, ErrorBox, Spinner } from "../lib.js";
+import { html, useState, useEffect, useMemo, useAsync, useQueryParam, ErrorBox, Spinner, runHref } from "../lib.js";
 import { mlflow } from "../api.js";
 import { RunHeader } from "../components/run-header.js";
 import { RunOverview } from "../components/run-overview.js";
@@ -20,7 +20,7 @@ const TABS = [
 function Tabs({ runId, tab, path, model }) {
   return html`<nav class="tabs run-tabs" aria-label="Run sections">
     ${TABS.map(
-      ([id, label]) => html`<a key=${id} href=${href("/runs/" + runId, id === "artifacts" ? { tab: id, model, path } : { tab: id })}
+      ([id, label]) => html`<a key=${id} href=${runHref(runId, id === "artifacts" ? { tab: id, model, path } : { tab: id })}
         class=${tab === id ? "active" : ""} aria-current=${tab === id ? "page" : undefined}
         data-testid=${"tab-" + id}>${label}</a>`,
     )}
