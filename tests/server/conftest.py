@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +70,23 @@ def cairn_server(tmp_path: Path) -> Iterator[Callable[..., CairnServerProcess]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def mlflow(live_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The mlflow module, tracking to the live server (no retries: failures show at once)."""
+    module = pytest.importorskip("mlflow", reason="mlflow is not installed in this venv")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    module.set_tracking_uri(live_server)
+    yield module
+    while module.active_run() is not None:
+        module.end_run()
+    module.set_tracking_uri(None)
+
+
+@pytest.fixture
+def client(mlflow: Any) -> Any:
+    """An ``MlflowClient`` of the live server."""
+    return mlflow.MlflowClient()

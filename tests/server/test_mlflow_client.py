@@ -10,7 +10,7 @@ import math
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,24 +29,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "live_server" in metafunc.fixturenames:
         backends = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
         metafunc.parametrize("live_server", backends, indirect=True, scope="module")
-
-
-@pytest.fixture
-def mlflow(live_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The mlflow module, tracking to the live server (no retries: failures show at once)."""
-    module = pytest.importorskip("mlflow", reason="mlflow is not installed in this venv")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    module.set_tracking_uri(live_server)
-    yield module
-    while module.active_run() is not None:
-        module.end_run()
-    module.set_tracking_uri(None)
-
-
-@pytest.fixture
-def client(mlflow: Any) -> Any:
-    return mlflow.MlflowClient()
 
 
 def test_runs_params_metrics_and_tags(mlflow: Any, client: Any) -> None:

@@ -5,7 +5,6 @@ registered models back through ``models:/`` URIs."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,25 +18,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "live_server" in metafunc.fixturenames:
         backends = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
         metafunc.parametrize("live_server", backends, indirect=True, scope="module")
-
-
-@pytest.fixture
-def mlflow(live_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The mlflow module, tracking to the live server (no retries: failures show at once)."""
-    module = pytest.importorskip("mlflow", reason="mlflow is not installed in this venv")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    module.set_tracking_uri(live_server)
-    yield module
-    while module.active_run() is not None:
-        module.end_run()
-    module.set_tracking_uri(None)
-
-
-@pytest.fixture
-def client(mlflow: Any) -> Any:
-    return mlflow.MlflowClient()
 
 
 def unique(prefix: str) -> str:
