@@ -413,6 +413,7 @@ def test_rename_and_delete_ask_first(
 
     page.click('[data-testid="model-delete"]')
     dialog = page.locator('[data-testid="delete-dialog"]')
+    dialog.wait_for()  # visible: open as a modal, as a user would see it
     assert dialog.locator('[data-testid="delete-name"]').inner_text() == new_name
     assert "its 1 version" in dialog.inner_text()
     page.keyboard.press("Escape")

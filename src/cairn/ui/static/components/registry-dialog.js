@@ -1,7 +1,7 @@
 // A modal dialog (the browser's <dialog>, so focus stays inside and Escape closes it) for the
 // registry's irreversible or name-changing actions: rename and delete.
 
-import { html, useEffect, useRef } from "../lib.js";
+import { html, useLayoutEffect, useRef } from "../lib.js";
 
 /**
  * Shown while mounted. `onConfirm` runs on submit (Enter or the confirm button), `onCancel` on
@@ -9,7 +9,9 @@ import { html, useEffect, useRef } from "../lib.js";
  */
 export function Dialog({ title, children, confirmLabel, danger, busy, canConfirm = true, onConfirm, onCancel, testid }) {
   const ref = useRef(null);
-  useEffect(() => {
+  // A layout effect, so the dialog is modal in the same commit that mounts it: with a plain
+  // effect (run after paint) an early Escape or click reached the page, not the dialog.
+  useLayoutEffect(() => {
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
     return () => dialog && dialog.open && dialog.close();
