@@ -1,0 +1,1 @@
+"""Scoring server, batch prediction, Spark UDF and container files for saved models."""
