@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from cairn.cli import output, registry
+from cairn.cli import container, output, registry, serving
 
 
 @click.group(cls=output.CairnGroup)
@@ -25,6 +25,10 @@ def models() -> None:
 
 
 for _command in registry.COMMANDS:
+    models.add_command(_command)
+
+
+for _command in (*serving.COMMANDS, *container.COMMANDS):
     models.add_command(_command)
 
 

@@ -230,6 +230,11 @@ def cairn_install_args(work_dir: Path, log: Log) -> list[str]:
             "installed from a source directory or wheel cairn can find. Install cairn from a "
             "checkout (pip install -e /path/to/cairn) or a wheel and run prepare-env again."
         )
+    return [str(build_cairn_wheel(source, work_dir, log))]
+
+
+def build_cairn_wheel(source: Path, work_dir: Path, log: Log) -> Path:
+    """A wheel of the cairn source tree ``source``, built under ``work_dir`` (pip, no deps)."""
     log(f"Building a cairn wheel (cairn is not on PyPI) from {source}.")
     wheels = work_dir / "cairn-wheel"
     _run(
@@ -239,7 +244,7 @@ def cairn_install_args(work_dir: Path, log: Log) -> list[str]:
     built = sorted(wheels.glob("cairn-*.whl"))
     if not built:
         raise CairnError(f"pip wheel produced no cairn wheel from {source}.", "INTERNAL_ERROR")
-    return [str(built[-1])]
+    return built[-1]
 
 
 def _env_python(env_dir: Path) -> Path:
