@@ -75,6 +75,10 @@ class ScoringApp:
     def loaded(self) -> LoadedModel | None:
         return self._loaded
 
+    @property
+    def scorer(self) -> Scorer | None:
+        return self._scorer
+
     async def startup(self) -> None:
         resolved, loaded = await asyncio.to_thread(self._load)
         self._swap(resolved, loaded)

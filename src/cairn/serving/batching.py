@@ -90,6 +90,7 @@ class Scorer:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="cairn-predict")
         self._task: asyncio.Task[None] | None = None
         self.arriving = 0  # requests whose bodies are being read: worth a short wait
+        self.waiting = 0  # requests queued or being scored
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="cairn-scorer")
@@ -110,7 +111,11 @@ class Scorer:
         future: asyncio.Future[Scored] = asyncio.get_running_loop().create_future()
         self._queue.append(_Item(request, future))
         self._wakeup.set()
-        return await future
+        self.waiting += 1
+        try:
+            return await future
+        finally:
+            self.waiting -= 1
 
     async def run_blocking(self, func: Callable[[], Any]) -> Any:
         """Run ``func`` on the prediction thread (model loading and swaps go through here)."""
