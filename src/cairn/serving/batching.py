@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,9 @@ class _Item:
         self.rows = len(self.request.data) if isinstance(self.request.data, Rows) else 0
 
 
+# Predictions of small batches quicker than this (recent average) run on the event loop.
+INLINE_S = 0.002
+
 OnBatch = Callable[[int, int], None]  # (requests, rows) of each prediction
 
 
@@ -91,6 +95,7 @@ class Scorer:
         self._task: asyncio.Task[None] | None = None
         self.arriving = 0  # requests whose bodies are being read: worth a short wait
         self.waiting = 0  # requests queued or being scored
+        self._small_batch_s: float | None = None  # recent time of a batch of <= max rows
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="cairn-scorer")
@@ -135,7 +140,10 @@ class Scorer:
                 continue
             if len(batch) < self._max_rows and self._max_wait_s and self.arriving:
                 batch = await self._wait_for_more(batch)
-            results = await loop.run_in_executor(self._executor, self._predict, batch)
+            if self._fast_enough(batch):
+                results = self._predict(batch)  # quicker than handing it to the thread
+            else:
+                results = await loop.run_in_executor(self._executor, self._predict, batch)
             for item, result in zip(batch, results, strict=True):
                 if item.future.done():
                     continue  # timed out or the client left
@@ -194,9 +202,30 @@ class Scorer:
         a, b = first.request, item.request
         return b.batchable and a.data.joins(b.data) and a.params == b.params and item.rows > 0
 
+    def _fast_enough(self, batch: list[_Item]) -> bool:
+        """Whether to predict on the event loop: a small batch of a model whose small batches
+        took under ``INLINE_S`` lately. Handing a sub-millisecond prediction to the thread costs
+        about as much as the prediction, and the two threads then fight over the GIL; a slow
+        model keeps its thread, so /ping and timeouts stay responsive."""
+        seconds = self._small_batch_s
+        return seconds is not None and seconds < INLINE_S and _rows(batch) <= self._max_rows
+
+    def _timed(self, batch: list[_Item], started: float) -> None:
+        if _rows(batch) <= self._max_rows:
+            took = time.perf_counter() - started
+            last = self._small_batch_s
+            self._small_batch_s = took if last is None else 0.8 * last + 0.2 * took
+
     # ------------------------------------------------------------------ on the thread
 
     def _predict(self, batch: list[_Item]) -> list[Scored | BaseException]:
+        started = time.perf_counter()
+        try:
+            return self._predict_batch(batch)
+        finally:
+            self._timed(batch, started)
+
+    def _predict_batch(self, batch: list[_Item]) -> list[Scored | BaseException]:
         loaded = self._current()
         if len(batch) == 1:
             return [self._predict_one(loaded, batch[0].request)]
@@ -230,6 +259,11 @@ class Scorer:
         if self._on_batch:
             self._on_batch(1, _length(data))
         return Scored(predictions, loaded.label, _length(data))
+
+
+def _rows(batch: list[_Item]) -> int:
+    """Rows of a batch; a request that is not rows (an array, a frame) counts as big."""
+    return sum(item.rows if item.rows else 1 << 30 for item in batch)
 
 
 def _length(data: Any) -> int:

@@ -13,6 +13,7 @@ Signature checks are not done here: ``PyFuncModel.predict`` enforces the signatu
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -65,13 +66,31 @@ def rows_frame(parts: list[Rows]) -> Any:
     import pandas as pd
 
     data = parts[0].data if len(parts) == 1 else [row for part in parts for row in part.data]
-    columns = list(parts[0].columns)
+    columns = _column_index(parts[0].columns)
     try:
         if parts[0].records:
             return pd.DataFrame.from_records(data, columns=columns)
+        if _all_floats(data):  # the common case: one float64 block, built in one step
+            import numpy as np
+
+            return pd.DataFrame(np.array(data, dtype=np.float64), columns=columns, copy=False)
         return pd.DataFrame(data, columns=columns)
     except (ValueError, TypeError) as exc:
         raise CairnError.invalid(f"The rows do not form a table: {exc}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _column_index(columns: tuple[str, ...]) -> Any:
+    """The columns as a pandas Index, made once per column list: building an Index of
+    strings costs more than the rest of a one-row DataFrame (Indexes are immutable)."""
+    import pandas as pd
+
+    return pd.Index(list(columns))
+
+
+def _all_floats(rows: list[Any]) -> bool:
+    """Whether every cell is a float: then numpy makes the same float64 columns pandas would."""
+    return bool(rows) and all(type(cell) is float for row in rows for cell in row)
 
 
 @dataclass(frozen=True)

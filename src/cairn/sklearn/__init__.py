@@ -302,15 +302,47 @@ def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -
     return _load_from_dir(path, repr(os.fspath(model_uri)))
 
 
+# Estimators that only read a DataFrame as its values in feature_names_in_ order (no column
+# selection by name, unlike pipelines and column transformers).
+_ARRAY_ESTIMATOR_MODULES = tuple(
+    f"sklearn.{package}."
+    for package in ("linear_model", "ensemble", "tree", "svm", "neighbors", "naive_bayes")
+)
+_NAMES_WARNING = "X does not have valid feature names"
+
+
 class _SklearnPyfunc:
-    """The generic interface over an estimator: ``predict(data, params=None)``."""
+    """The generic interface over an estimator: ``predict(data, params=None)``.
+
+    A numeric DataFrame whose columns are exactly the estimator's ``feature_names_in_`` is
+    passed to a plain estimator as its numpy values: scikit-learn's validation of a small
+    DataFrame costs several times the prediction itself (a served model's main cost), and
+    the columns were already checked here, so its feature-name warning is silenced.
+    """
 
     def __init__(self, model: Any, predict_fn: str = "predict") -> None:
         self.raw_model = model
         self._predict = getattr(model, predict_fn)
+        names = getattr(model, "feature_names_in_", None)
+        plain = type(model).__module__.startswith(_ARRAY_ESTIMATOR_MODULES)
+        self._names = list(names) if plain and names is not None else None
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        return self._predict(data)
+        values = self._as_array(data)
+        if values is None:
+            return self._predict(data)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_NAMES_WARNING, category=UserWarning)
+            return self._predict(values)
+
+    def _as_array(self, data: Any) -> Any:
+        if self._names is None or type(data).__name__ != "DataFrame":
+            return None
+        if list(data.columns) != self._names:
+            return None
+        if not all(dtype.kind in "fiub" for dtype in data.dtypes):
+            return None
+        return data.to_numpy()
 
 
 def _load_pyfunc(path: str) -> _SklearnPyfunc:
