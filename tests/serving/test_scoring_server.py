@@ -32,7 +32,8 @@ def iris(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
 
 @pytest.fixture(scope="module")
 def server(iris: tuple[Path, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    live = ScoringServer(str(iris[0]), tmp_path_factory.mktemp("serve")).start()
+    root = tmp_path_factory.mktemp("serve")
+    live = ScoringServer(str(iris[0]), root, "--log-predictions", str(root / "log")).start()
     yield live
     live.stop()
 
@@ -170,6 +171,29 @@ def test_request_ids_are_echoed_or_made(server: Any) -> None:
     hostile = server.invoke(payload, headers={"X-Request-Id": "x" * 300})
     assert hostile.headers["x-request-id"] != "x" * 300
     assert given.headers["x-cairn-model"].endswith("model")
+
+
+def test_predictions_are_logged_with_their_request_id(server: Any, iris: tuple[Path, Any]) -> None:
+    frame = rows(2)
+    server.invoke(
+        {"dataframe_split": frame.to_dict(orient="split")}, headers={"X-Request-Id": "r-1"}
+    )
+    server.invoke({"rows": []}, headers={"X-Request-Id": "r-2"})  # refused: not logged
+    deadline = time.monotonic() + 10
+    lines: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not any(line["request_id"] == "r-1" for line in lines):
+        time.sleep(0.2)
+        lines = [
+            json.loads(line)
+            for path in (server.root / "log").glob("predictions-*.jsonl")
+            for line in path.read_text().splitlines()
+        ]
+    logged = [line for line in lines if line["request_id"] == "r-1"]
+    assert len(logged) == 1
+    assert logged[0]["model"].endswith("model")
+    assert logged[0]["inputs"] == {"columns": IRIS_COLUMNS, "data": frame.to_numpy().tolist()}
+    assert logged[0]["predictions"] == expected(iris, frame)
+    assert not any(line["request_id"] == "r-2" for line in lines)
 
 
 def test_params_reach_the_model_and_bad_params_are_400(scaler: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -76,6 +77,15 @@ from cairn.cli import output
     help="Ask the registry every SECONDS which version the alias names, and switch to it "
     "without dropping requests (models:/<name>@<alias>, /latest or /<stage> URIs).",
 )
+@click.option(
+    "--log-predictions",
+    "prediction_log_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Append every prediction (request id, model version, inputs, predictions) as JSON "
+    "lines to DIR/predictions-<pid>.jsonl, to join with ground truth later.",
+)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def serve(
     model_uri: str,
@@ -91,6 +101,7 @@ def serve(
     no_batching: bool,
     max_request_mb: float,
     watch_interval: float | None,
+    prediction_log_dir: str | None,
     access_log: bool,
 ) -> None:
     """Serve MODEL_URI over REST: POST /invocations, GET /ping, /health, /version, /metrics.
@@ -108,6 +119,7 @@ def serve(
             *("--max-batch-size", str(max_batch_size), "--max-wait-ms", repr(max_wait_ms)),
             *(["--no-batching"] if no_batching else []),
             *(["--watch-alias", repr(watch_interval)] if watch_interval else []),
+            *(["--log-predictions", prediction_log_dir] if prediction_log_dir else []),
             *(["--access-log"] if access_log else []),
         ]
         code = run_isolated(
@@ -130,6 +142,7 @@ def serve(
         max_batch_size=max_batch_size,
         max_wait_ms=max_wait_ms,
         watch_interval_s=watch_interval,
+        prediction_log_dir=os.path.abspath(prediction_log_dir) if prediction_log_dir else None,
     )
     config = ServeConfig(model_uri, host, port, workers, settings, access_log)
     run(config, log=output.note)

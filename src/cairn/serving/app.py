@@ -25,9 +25,10 @@ from urllib.parse import quote
 
 from cairn.errors import BAD_REQUEST, ENDPOINT_NOT_FOUND, CairnError
 from cairn.serving import payloads
-from cairn.serving.batching import LoadedModel, Scorer
+from cairn.serving.batching import LoadedModel, Scored, Scorer
 from cairn.serving.metrics import ServingMetrics
 from cairn.serving.model_source import AliasWatcher, ResolvedModel
+from cairn.serving.prediction_log import PredictionLog
 from cairn.version import __version__
 
 Scope = MutableMapping[str, Any]
@@ -51,6 +52,7 @@ class AppSettings:
     max_batch_size: int = 32
     max_wait_ms: float = 2.0
     watch_interval_s: float | None = None
+    prediction_log_dir: str | None = None
 
 
 class ScoringApp:
@@ -68,6 +70,7 @@ class ScoringApp:
         self._resolved: ResolvedModel | None = None
         self._scorer: Scorer | None = None
         self._watcher: AliasWatcher | None = None
+        self._log: PredictionLog | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -94,12 +97,17 @@ class ScoringApp:
         if settings.watch_interval_s:
             self._watcher = AliasWatcher(resolved, settings.watch_interval_s, self._swap)
             self._watcher.start()
+        if settings.prediction_log_dir:
+            self._log = PredictionLog(settings.prediction_log_dir)
+            self._log.start()
 
     async def shutdown(self) -> None:
         if self._watcher is not None:
             await self._watcher.stop()
         if self._scorer is not None:
             await self._scorer.stop()
+        if self._log is not None:
+            await self._log.stop()
 
     def _current(self) -> LoadedModel:
         assert self._loaded is not None
@@ -176,8 +184,14 @@ class ScoringApp:
         status, code = 200, None
         self.metrics.in_flight.inc()
         try:
-            body, served_by = await _within(self.settings.timeout_s, self._score(receive, headers))
-            await _send(send, 200, body, b"application/json", request_id, served_by)
+            request, scored = await _within(self.settings.timeout_s, self._score(receive, headers))
+            if scored.batch_rows > 10_000:
+                body = await asyncio.to_thread(payloads.predictions_body, scored.predictions)
+            else:
+                body = payloads.predictions_body(scored.predictions)
+            await _send(send, 200, body, b"application/json", request_id, scored.served_by)
+            if self._log is not None:
+                self._log.write(request_id, scored.served_by, request.data, scored.predictions)
         except CairnError as exc:
             status, code = exc.http_status, exc.error_code
             await _error(send, status, code, exc.message, request_id)
@@ -191,7 +205,9 @@ class ScoringApp:
             self.metrics.in_flight.dec()
             self.metrics.observe_request(status, time.perf_counter() - started, code)
 
-    async def _score(self, receive: Receive, headers: dict[bytes, bytes]) -> tuple[bytes, str]:
+    async def _score(
+        self, receive: Receive, headers: dict[bytes, bytes]
+    ) -> tuple[payloads.ScoringRequest, Scored]:
         scorer = self._scorer
         if scorer is None or self._loaded is None:
             raise CairnError("The model is not loaded yet.", "TEMPORARILY_UNAVAILABLE")
@@ -205,12 +221,7 @@ class ScoringApp:
                 request = payloads.parse_request(raw, content_type)
         finally:
             scorer.arriving -= 1
-        scored = await scorer.score(request)
-        if scored.batch_rows > 10_000:
-            body = await asyncio.to_thread(payloads.predictions_body, scored.predictions)
-        else:
-            body = payloads.predictions_body(scored.predictions)
-        return body, scored.served_by
+        return request, await scorer.score(request)
 
 
 if sys.version_info >= (3, 11):
