@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from cairn.cli import container, output, registry, serving
+from cairn.cli import batch_predict, container, output, registry, serving
 
 
 @click.group(cls=output.CairnGroup)
@@ -28,7 +28,7 @@ for _command in registry.COMMANDS:
     models.add_command(_command)
 
 
-for _command in (*serving.COMMANDS, *container.COMMANDS):
+for _command in (*serving.COMMANDS, *batch_predict.COMMANDS, *container.COMMANDS):
     models.add_command(_command)
 
 
