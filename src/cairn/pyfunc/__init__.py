@@ -32,6 +32,7 @@ __all__ = [
     "load_model",
     "log_model",
     "save_model",
+    "spark_udf",
 ]
 
 
@@ -228,3 +229,10 @@ def get_model_info(model_uri: str) -> ModelInfo:
     from cairn.models.logging import get_model_info as _get
 
     return _get(model_uri)
+
+
+def spark_udf(spark: Any, model_uri: str | os.PathLike[str], *args: Any, **kwargs: Any) -> Any:
+    """A Spark pandas UDF scoring the model; see :func:`cairn.serving.spark.spark_udf`."""
+    from cairn.serving.spark import spark_udf as _spark_udf
+
+    return _spark_udf(spark, model_uri, *args, **kwargs)
