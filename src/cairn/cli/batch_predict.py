@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cairn.cli import output
+from cairn.cli.env_options import environment_options
 from cairn.errors import CairnError
 
 if TYPE_CHECKING:
@@ -63,21 +64,7 @@ FORMAT_CHOICE = click.Choice(["csv", "parquet", "json"], case_sensitive=False)
     help="Name of the prediction column (a 2-D prediction gives NAME_0, NAME_1, ...; a "
     "DataFrame prediction keeps its own column names).",
 )
-@click.option(
-    "--env-manager",
-    type=click.Choice(["local", "virtualenv", "uv"]),
-    default="local",
-    show_default=True,
-    help="local: predict in this Python; virtualenv/uv: in the model's own environment, "
-    "rebuilt from its python_env.yaml (cached by its hash).",
-)
-@click.option(
-    "--env-dir",
-    type=click.Path(file_okay=False),
-    envvar="CAIRN_ENV_ROOT",
-    help="Where environments are cached. [env: CAIRN_ENV_ROOT; default: ~/.cache/cairn/envs]",
-)
-@click.option("--python", metavar="PATH", help="Interpreter to build the environment with.")
+@environment_options("predict")
 @click.option("--no-progress", is_flag=True, help="No progress bar (none is drawn off a TTY).")
 def predict(
     model_uri: str,

@@ -8,6 +8,7 @@ import sys
 import click
 
 from cairn.cli import output
+from cairn.cli.env_options import environment_options
 
 
 @click.command("serve")
@@ -23,21 +24,7 @@ from cairn.cli import output
     envvar="CAIRN_SERVING_WORKERS",
     help="Worker processes, each with its own copy of the model. [env: CAIRN_SERVING_WORKERS]",
 )
-@click.option(
-    "--env-manager",
-    type=click.Choice(["local", "virtualenv", "uv"]),
-    default="local",
-    show_default=True,
-    help="local: serve from this Python; virtualenv/uv: from the model's own environment, "
-    "rebuilt from its python_env.yaml (cached by its hash).",
-)
-@click.option(
-    "--env-dir",
-    type=click.Path(file_okay=False),
-    envvar="CAIRN_ENV_ROOT",
-    help="Where environments are cached. [env: CAIRN_ENV_ROOT; default: ~/.cache/cairn/envs]",
-)
-@click.option("--python", metavar="PATH", help="Interpreter to build the environment with.")
+@environment_options("serve")
 @click.option(
     "--timeout",
     default=60.0,

@@ -7,6 +7,7 @@ them through files, so any worker's ``/metrics`` answers for the whole server.
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any
 
@@ -92,6 +93,10 @@ class ServingMetrics:
             **kw,
         )
         self._ok = self.requests.labels("invocations", "200")
+        if os.environ.get(MULTIPROC_ENV):  # a worker that exits drops out of the in-flight sum
+            from prometheus_client import multiprocess
+
+            atexit.register(multiprocess.mark_process_dead, os.getpid())
 
     def observe_batch(self, requests: int, rows: int) -> None:
         self.batch_requests.observe(requests)
