@@ -48,6 +48,10 @@ def main() -> None:
     print(f"\nLogged {len(grid)} runs to {cairn.get_tracking_uri()}.")
     register_champion(best["run_id"].iloc[0], best["tags.mlflow.runName"].iloc[0], x_val, y_val)
     print("See them in the web UI: run `cairn ui` here and open http://127.0.0.1:5000")
+    print(
+        f"Serve the champion over REST: `cairn models serve -m models:/{REGISTERED_MODEL}@champion"
+        " --port 8080`"
+    )
 
 
 def register_champion(run_id: str, run_name: str, x_val, y_val) -> None:
