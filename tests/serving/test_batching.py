@@ -27,6 +27,7 @@ def iris_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def make_app(path: Path, **settings: Any) -> ScoringApp:
     resolved = ResolvedModel(str(path), str(path), str(path))
+    settings.setdefault("freeze_heap", False)  # not this test process's collector
     return ScoringApp(lambda: (resolved, load(resolved)), AppSettings(**settings))
 
 

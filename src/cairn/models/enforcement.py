@@ -110,13 +110,21 @@ def _enforce_columns(schema: Schema, data: Any) -> pd.DataFrame:
     return pd.DataFrame(columns, index=df.index)
 
 
+def column_dtypes(df: pd.DataFrame) -> Any:
+    """The dtype of each column, in order. ``DataFrame.dtypes`` builds a Series indexed by the
+    column names on every call, which cost more than a small prediction; the block manager
+    answers the same question from what it holds (public API as the fallback)."""
+    get_dtypes = getattr(getattr(df, "_mgr", None), "get_dtypes", None)
+    return get_dtypes() if get_dtypes is not None else df.dtypes.to_numpy()
+
+
 def _fits_already(df: pd.DataFrame, specs: list[ColSpec]) -> bool:
     """Whether ``df`` has exactly the schema's named scalar columns, in order, each already in
     the numpy dtype enforcement would give it: the common case of a served model, which then
     costs one comparison per column instead of a converted copy."""
     if len(df.columns) != len(specs):
         return False
-    for column, dtype, spec in zip(df.columns, df.dtypes, specs, strict=True):
+    for column, dtype, spec in zip(df.columns, column_dtypes(df), specs, strict=True):
         if (
             spec.name is None
             or column != spec.name

@@ -340,7 +340,9 @@ class _SklearnPyfunc:
             return None
         if list(data.columns) != self._names:
             return None
-        if not all(dtype.kind in "fiub" for dtype in data.dtypes):
+        from cairn.models.enforcement import column_dtypes
+
+        if not all(dtype.kind in "fiub" for dtype in column_dtypes(data)):
             return None
         return data.to_numpy()
 
