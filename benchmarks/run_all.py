@@ -40,6 +40,7 @@ BENCHMARKS = [
     "ui",
     "log_model",
     "registry",
+    "serving",
 ]
 
 
