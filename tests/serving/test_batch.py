@@ -233,11 +233,13 @@ def test_prediction_column_clashing_with_an_input_column(
 # ----------------------------------------------------------------------------- bad input
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
 def test_missing_column_names_rows_and_column(
-    loaded: Any, iris: tuple[Any, pd.DataFrame], tmp_path: Path
+    loaded: Any, iris: tuple[Any, pd.DataFrame], tmp_path: Path, fmt: str
 ) -> None:
+    """Also for JSON lines, whose reader must not invent the absent field as nulls."""
     _, X = iris
-    source = write(X.drop(columns=["petal_width"]), tmp_path / "in.parquet")
+    source = write(X.drop(columns=["petal_width"]), tmp_path / f"in{EXTENSIONS[fmt]}")
     target = tmp_path / "out.parquet"
 
     with pytest.raises(CairnError, match=r"Rows 1-10: .*petal_width"):
@@ -338,3 +340,31 @@ def test_empty_csv_gives_an_empty_output_with_the_columns(loaded: Any, tmp_path:
     result = predict_file(loaded, source, tmp_path / "out.csv")
     assert result.rows == 0
     assert (tmp_path / "out.csv").read_text().strip() == ",".join(f'"{c}"' for c in COLUMNS)
+
+
+@pytest.mark.parametrize("key", ["dataframe_split", "dataframe_records", "inputs"])
+def test_a_json_file_in_mlflows_scoring_format(
+    loaded: Any, iris: tuple[Any, pd.DataFrame], tmp_path: Path, key: str
+) -> None:
+    """The input files ``mlflow models predict -t json`` reads work here unchanged."""
+    import json
+
+    model, X = iris
+    orient = {"dataframe_split": "split", "dataframe_records": "records", "inputs": "records"}
+    body = {key: json.loads(X.to_json(orient=orient[key], index=False))}
+    source = tmp_path / "input.json"
+    source.write_text(json.dumps(body, indent=2))  # pretty-printed: not JSON lines
+    target = tmp_path / "out.csv"
+
+    result = predict_file(loaded, source, target, chunk_rows=64)
+
+    assert (result.rows, result.chunks) == (150, 3)
+    np.testing.assert_array_equal(read(target)["prediction"], model.predict(X))
+
+
+def test_a_scoring_payload_that_is_not_a_table(loaded: Any, tmp_path: Path) -> None:
+    source = tmp_path / "input.json"
+    source.write_text('{"inputs": [[1.0, 2.0, 3.0, 4.0]]}')
+    with pytest.raises(CairnError, match="not a table"):
+        predict_file(loaded, source, tmp_path / "out.csv")
+    assert leftovers(tmp_path, source) == []

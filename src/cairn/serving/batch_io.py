@@ -7,7 +7,9 @@ are decided by the first block (the model's signature pins the types of the colu
 so a column of whole numbers that later holds ``2.5`` still reads as double); Parquet through
 ``ParquetFile.iter_batches``. Writers append a chunk at a time to an open file.
 
-``-`` names stdin or stdout, for CSV and JSON lines (Parquet needs a seekable file).
+``-`` names stdin or stdout, for CSV and JSON lines (Parquet needs a seekable file). A JSON
+file in MLflow's scoring format (``{"dataframe_split": ...}``) is read whole, as ``mlflow models
+predict`` reads it.
 pyarrow is imported inside functions: ``import cairn`` stays light.
 """
 
@@ -98,7 +100,44 @@ def open_reader(path: str, fmt: str, chunk_rows: int, schema: Schema | None) -> 
     check_input(path)
     if fmt == PARQUET:
         return _ParquetReader(path, chunk_rows)
+    if fmt == JSON and path != STDIO:
+        first = _first_json_line(path)
+        if _is_scoring_payload(first):
+            return _PayloadReader(path, chunk_rows)
+        if schema is not None:  # pin the types of the fields the file has, and only those
+            fields = set(first) if isinstance(first, dict) else set()
+            schema = _only_columns(schema, fields)
+    elif fmt == JSON:
+        schema = None  # stdin cannot be peeked: absent fields must not come back as nulls
     return _StreamReader(path, fmt, chunk_rows, schema)
+
+
+def _first_json_line(path: str) -> Any:
+    """The first line of a JSON file, decoded; None if it is not a JSON value by itself."""
+    import msgspec
+
+    with open(path, "rb") as file:
+        line = file.readline(BLOCK_BYTES)
+    try:
+        return msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        return None
+
+
+def _is_scoring_payload(first: Any) -> bool:
+    """A file in MLflow's scoring format (``{"dataframe_split": ...}``, as ``mlflow models
+    predict -t json`` reads) rather than JSON lines: its first line is not a whole record, or
+    is an object keyed by a scoring format."""
+    from cairn.serving.payloads import FORMATS as PAYLOAD_FORMATS
+
+    return first is None or (isinstance(first, dict) and bool(set(first) & set(PAYLOAD_FORMATS)))
+
+
+def _only_columns(schema: Schema, names: set[str]) -> Schema | None:
+    from cairn.models.signature import Schema as SchemaType
+
+    kept = [spec for spec in schema.inputs if getattr(spec, "name", None) in names]
+    return SchemaType(kept) if kept else None
 
 
 def check_input(path: str) -> None:
@@ -193,6 +232,53 @@ def _os_file(path: str) -> Any:
     import pyarrow as pa
 
     return pa.OSFile(path, "rb")
+
+
+class _PayloadReader:
+    """One JSON document in MLflow's scoring format, read whole (it is one value, not lines)
+    and handed out in chunks like any table."""
+
+    def __init__(self, path: str, chunk_rows: int) -> None:
+        import pandas as pd
+        import pyarrow as pa
+
+        from cairn.serving.payloads import Rows, parse_json
+
+        self.chunk_rows = chunk_rows
+        self.total_bytes = os.path.getsize(path)
+        with open(path, "rb") as file:
+            body = file.read()
+        try:
+            request = parse_json(body)
+        except CairnError as exc:
+            raise CairnError.invalid(
+                f"Could not read {path} as JSON lines (its first line is not a JSON value) nor "
+                f"as one scoring payload: {exc.message}"
+            ) from None
+        data = request.data.frame() if isinstance(request.data, Rows) else request.data
+        if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
+            data = pd.DataFrame(data)
+        if not isinstance(data, pd.DataFrame):
+            raise CairnError.invalid(
+                f"{path} holds a scoring payload that is not a table; batch prediction scores "
+                "tables (dataframe_split, dataframe_records, or records under instances/inputs). "
+                "Send tensors to `cairn models serve` instead."
+            )
+        try:
+            self._table = pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise unreadable(path, JSON, exc) from None
+        self.schema = self._table.schema
+        self.total_rows = self._table.num_rows
+
+    def bytes_read(self) -> int | None:
+        return None
+
+    def chunks(self) -> Iterator[pa.Table]:
+        yield from rebatch(iter(self._table.to_batches()), self.schema, self.chunk_rows)
+
+    def close(self) -> None:
+        return None
 
 
 class _ParquetReader:
