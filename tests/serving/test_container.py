@@ -327,7 +327,7 @@ def test_an_alias_is_resolved_now_and_recorded(
     made = write_build_context(
         "models:/churn@champion", tmp_path / "out", tracking_uri=registered, cairn_wheel=wheel
     )
-    assert made.source.resolved_uri == "models:/churn/2"
+    assert made.source.load_uri == "models:/churn/2"
     assert made.labels["cairn.model.name"] == "churn"
     assert made.labels["cairn.model.version"] == "2"
     assert made.labels["cairn.model.uri"] == "models:/churn@champion"

@@ -37,7 +37,8 @@ from cairn.cli import main
 from cairn.errors import CairnError
 from cairn.models.environment import PYTHON_ENV_FILE, pinned
 from cairn.models.envs import prepare_env
-from cairn.serving.isolated import local_model, run_isolated
+from cairn.serving.isolated import run_isolated
+from cairn.serving.model_source import local_model
 from cairn.version import __version__
 from rest_server import free_port
 
@@ -446,14 +447,14 @@ def test_local_model_pins_a_registry_uri_and_removes_the_download(model_dir: Pat
         ("models:/pinned@live", "models:/pinned@live resolved to version 1 of 'pinned'."),
         ("models:/pinned/latest", "models:/pinned/latest resolved to version 2 of 'pinned'."),
     ]:
-        with local_model(uri, messages.append) as path:
+        with local_model(uri, messages.append) as (_, path):
             assert (Path(path) / PYTHON_ENV_FILE).is_file()
             downloaded = Path(path)
         assert messages[-1] == said
         assert not downloaded.exists(), "the downloaded copy outlived the server"
-    with local_model("models:/pinned/2", messages.append) as path:
+    with local_model("models:/pinned/2", messages.append) as (_, path):
         assert (Path(path) / "MLmodel").is_file()
     assert len(messages) == 2  # a version number needs no resolving
-    with local_model(str(model_dir), messages.append) as path:
+    with local_model(str(model_dir), messages.append) as (_, path):
         assert Path(path) == model_dir  # a local model is served in place
     assert model_dir.is_dir()

@@ -53,10 +53,10 @@ def _image_options(func: F) -> F:
 
 def _report(context: Any) -> None:
     source = context.source
-    if source.registered_version is not None:
+    if source.version is not None:
         output.note(
-            f"{source.uri} resolved to version {source.registered_version} of "
-            f"{source.registered_name!r} (recorded in the image labels)."
+            f"{source.uri} resolved to version {source.version} of "
+            f"{source.name!r} (recorded in the image labels)."
         )
     output.note(f"Base image: {context.base_image}; cairn wheel: {context.wheel.name}.")
 

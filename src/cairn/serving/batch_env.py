@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 from cairn.errors import CairnError
 from cairn.models.envs import UV, VIRTUALENV
-from cairn.serving.isolated import child_environment, local_model
+from cairn.serving.isolated import child_environment
+from cairn.serving.model_source import local_model
 
 ENV_MANAGERS = (VIRTUALENV, UV)
 
@@ -42,7 +43,7 @@ def predict_in_env(
         )
     from cairn.models.envs import prepare_env
 
-    with local_model(model_uri, log) as model_dir:
+    with local_model(model_uri, log) as (_, model_dir):
         env = prepare_env(
             model_dir, env_root=env_root, env_manager=env_manager, python=python, log=log
         )

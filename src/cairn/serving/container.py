@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cairn.errors import CairnError
+from cairn.serving.model_source import ResolvedModel, resolve
 
 DEFAULT_PORT = 8080
 MODEL_DIR_IN_IMAGE = "/opt/ml/model"
@@ -43,21 +44,11 @@ Log = Callable[[str], None]
 
 
 @dataclass
-class ModelSource:
-    """Where the image's model came from: the URI as given, the one resolved now, its ids."""
-
-    uri: str
-    resolved_uri: str
-    registered_name: str | None = None
-    registered_version: str | None = None
-
-
-@dataclass
 class BuildContext:
     path: Path
     base_image: str
     port: int
-    source: ModelSource
+    source: ResolvedModel
     requirements: list[str]
     wheel: Path
     labels: dict[str, str] = field(default_factory=dict)
@@ -194,26 +185,11 @@ ENTRYPOINT {json.dumps(entrypoint_argv(port))}
 # ----------------------------------------------------------------------------- the model
 
 
-def _resolve(model_uri: str, tracking_uri: str | None) -> ModelSource:
-    """Pin a registry URI to the version it names now; anything else is taken as given."""
-    if not model_uri.startswith("models:"):
-        return ModelSource(model_uri, model_uri)
-    from cairn.registry.uri import parse_model_uri, resolve_model_version
-    from cairn.tracking.client import TrackingClient
-
-    parsed = parse_model_uri(model_uri)
-    if parsed.name is None:
-        return ModelSource(model_uri, model_uri)  # a logged model id names one model already
-    version = resolve_model_version(TrackingClient(tracking_uri).registry_store, model_uri)
-    pinned = f"models:/{version.name}/{version.version}"
-    return ModelSource(model_uri, pinned, version.name, str(version.version))
-
-
-def _copy_model(source: ModelSource, dest: Path, tracking_uri: str | None, scratch: Path) -> None:
+def _copy_model(source: ResolvedModel, dest: Path, tracking_uri: str | None, scratch: Path) -> None:
     from cairn.models.mlmodel import Model
     from cairn.models.uri import local_model_path
 
-    local = Path(local_model_path(source.resolved_uri, scratch / "download", tracking_uri))
+    local = Path(local_model_path(source.load_uri, scratch / "download", tracking_uri))
     if not local.is_dir():
         raise CairnError.invalid(f"{source.uri!r} is a file, not a saved model directory.")
     Model.load(local)  # a clear error for a directory that is not a model
@@ -343,7 +319,7 @@ def write_build_context(
 
     with tempfile.TemporaryDirectory(prefix="cairn-docker-") as tmp:
         scratch = Path(tmp)
-        source = _resolve(model_uri, tracking_uri)
+        source = resolve(model_uri, tracking_uri)
         staged = scratch / "context"
         _copy_model(source, staged / "model", tracking_uri, scratch)
         python, build_dependencies, requirements = _environment(staged / "model", record)
@@ -365,14 +341,16 @@ def write_build_context(
     )
 
 
-def _labels(source: ModelSource, model_dir: Path, python: str | None, cairn: str) -> dict[str, str]:
+def _labels(
+    source: ResolvedModel, model_dir: Path, python: str | None, cairn: str
+) -> dict[str, str]:
     from cairn.models.mlmodel import Model
 
     meta = Model.load(model_dir)
-    labels = {"cairn.model.uri": source.uri, "cairn.model.source": source.resolved_uri}
-    if source.registered_name is not None and source.registered_version is not None:
-        labels["cairn.model.name"] = source.registered_name
-        labels["cairn.model.version"] = source.registered_version
+    labels = {"cairn.model.uri": source.uri, "cairn.model.source": source.load_uri}
+    if source.name is not None and source.version is not None:
+        labels["cairn.model.name"] = source.name
+        labels["cairn.model.version"] = source.version
     if meta.model_id:
         labels["cairn.model.id"] = meta.model_id
     if meta.run_id:

@@ -15,19 +15,18 @@ behind holding the port.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import FrameType
 
 from cairn.errors import CairnError
 from cairn.models.envs import UV, VIRTUALENV, PreparedEnv
+from cairn.serving.model_source import local_model
 
 Log = Callable[[str], None]
 
@@ -53,7 +52,7 @@ def run_isolated(
     check_options(env_manager, serve_args)
     from cairn.models.envs import prepare_env
 
-    with local_model(model_uri, log) as model_dir:
+    with local_model(model_uri, log) as (_, model_dir):
         env = prepare_env(
             model_dir, env_root=env_root, env_manager=env_manager, python=python, log=log
         )
@@ -76,34 +75,6 @@ def check_options(env_manager: str, serve_args: list[str]) -> None:
             "and a new version may need a different environment. Restart the server to pick up "
             f"a moved alias, or serve with --env-manager local {WATCH_ALIAS} ..."
         )
-
-
-@contextlib.contextmanager
-def local_model(model_uri: str, log: Log) -> Iterator[str]:
-    """The model's local directory for the lifetime of the server: a path is used in place,
-    anything else is downloaded once and removed when the server stops. A registry URI is
-    pinned to the version it names now, and the log says which one that is."""
-    from cairn.models.uri import local_model_path
-
-    pinned = pin_registry_version(model_uri, log)
-    with tempfile.TemporaryDirectory(prefix="cairn-serve-") as scratch:
-        yield local_model_path(pinned, dst_path=scratch)
-
-
-def pin_registry_version(model_uri: str, log: Log) -> str:
-    """``models:/<name>/<version>`` for a registry URI (alias, latest, stage), else the URI."""
-    if not model_uri.startswith("models:"):
-        return model_uri
-    from cairn.registry.uri import parse_model_uri, resolve_model_version
-    from cairn.tracking.client import TrackingClient
-
-    parsed = parse_model_uri(model_uri)
-    if not parsed.is_registry:
-        return model_uri  # a logged model id names one model already
-    version = resolve_model_version(TrackingClient().registry_store, model_uri)
-    if parsed.version is None:
-        log(f"{model_uri} resolved to version {version.version} of {version.name!r}.")
-    return f"models:/{version.name}/{version.version}"
 
 
 def serve_command(env: PreparedEnv, model_dir: str, serve_args: list[str]) -> list[str]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cairn.errors import CairnError
@@ -36,23 +37,42 @@ class ResolvedModel:
         return self.name is not None and self.load_uri != self.uri
 
 
-def resolve(uri: str) -> ResolvedModel:
-    """Pin ``uri``: registry URIs to ``models:/<name>/<version>``, anything else as it is."""
+def resolve(uri: str, tracking_uri: str | None = None) -> ResolvedModel:
+    """Pin ``uri``: registry URIs to ``models:/<name>/<version>``, anything else as it is.
+
+    The one place a serving command (serve, predict in an environment, a container, ...) asks
+    the registry what an alias names.
+    """
     from cairn.registry.uri import parse_model_uri
 
     if not uri.startswith("models:"):
         return ResolvedModel(uri, uri, uri)
     parsed = parse_model_uri(uri)
     if parsed.name is None:
-        return ResolvedModel(uri, uri, uri)
-    from cairn.registry.client import RegistryClient
+        return ResolvedModel(uri, uri, uri)  # a logged model id names one model already
     from cairn.registry.uri import resolve_model_version
+    from cairn.tracking.client import TrackingClient
 
-    version = resolve_model_version(RegistryClient().registry_store, uri)
-    pinned = f"models:/{version.name}/{version.version}"
-    return ResolvedModel(
-        uri, pinned, f"{version.name}/{version.version}", version.name, str(version.version)
-    )
+    version = resolve_model_version(TrackingClient(tracking_uri).registry_store, uri)
+    label = f"{version.name}/{version.version}"
+    return ResolvedModel(uri, f"models:/{label}", label, version.name, str(version.version))
+
+
+@contextlib.contextmanager
+def local_model(uri: str, log: Callable[[str], None]) -> Iterator[tuple[ResolvedModel, str]]:
+    """The model pinned (the log says which version an alias named) and its local directory
+    while the context lasts: a local path is used in place, anything else is downloaded into
+    a temporary directory removed afterwards."""
+    from cairn.models.uri import is_local, local_model_path
+
+    resolved = resolve(uri)
+    if resolved.follows_registry:
+        log(f"{uri} resolved to version {resolved.version} of {resolved.name!r}.")
+    if is_local(resolved.load_uri):
+        yield resolved, local_model_path(resolved.load_uri)
+        return
+    with tempfile.TemporaryDirectory(prefix="cairn-model-") as scratch:
+        yield resolved, local_model_path(resolved.load_uri, scratch)
 
 
 def load(resolved: ResolvedModel, local_path: str | None = None) -> LoadedModel:
@@ -61,6 +81,15 @@ def load(resolved: ResolvedModel, local_path: str | None = None) -> LoadedModel:
 
     model = cairn.pyfunc.load_model(local_path or resolved.load_uri)
     return LoadedModel(model, resolved.label)
+
+
+def check_followable(resolved: ResolvedModel) -> None:
+    """A clear error unless ``resolved`` came from a URI that can name another version later."""
+    if not resolved.follows_registry:
+        raise CairnError.invalid(
+            f"--watch-alias needs a model URI that can move: models:/<name>@<alias>, "
+            f"models:/<name>/latest or models:/<name>/<stage>; {resolved.uri!r} is fixed."
+        )
 
 
 class AliasWatcher:
@@ -72,11 +101,7 @@ class AliasWatcher:
         interval_s: float,
         swap: Callable[[ResolvedModel, LoadedModel], None],
     ) -> None:
-        if not resolved.follows_registry:
-            raise CairnError.invalid(
-                f"--watch-alias needs a model URI that can move: models:/<name>@<alias>, "
-                f"models:/<name>/latest or models:/<name>/<stage>; {resolved.uri!r} is fixed."
-            )
+        check_followable(resolved)
         self.resolved = resolved
         self._interval_s = interval_s
         self._swap = swap

@@ -14,15 +14,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cairn.serving.app import AppSettings, ScoringApp
 from cairn.serving.batching import LoadedModel
 from cairn.serving.metrics import MULTIPROC_ENV
-from cairn.serving.model_source import ResolvedModel, load, resolve
+from cairn.serving.model_source import (
+    ResolvedModel,
+    check_followable,
+    load,
+    local_model,
+    resolve,
+)
 
 CONFIG_ENV = "CAIRN_SERVING_CONFIG"
 APP_FACTORY = "cairn.serving.server:app_from_env"
@@ -43,7 +49,6 @@ class ServeConfig:
     # Filled in by serve(): the pinned model and where its files are, for the workers.
     resolved: ResolvedModel | None = None
     local_path: str | None = None
-    download_dir: str | None = None  # a temporary directory serve() removes at exit
 
 
 def _loader(config: ServeConfig) -> Callable[[], tuple[ResolvedModel, LoadedModel]]:
@@ -80,64 +85,36 @@ def app_from_env() -> ScoringApp:
     return build_app(config_from_env(os.environ[CONFIG_ENV]))
 
 
-def prepare(config: ServeConfig, log: Callable[[str], None]) -> tuple[ServeConfig, LoadedModel]:
-    """Resolve, download and load the model: the config the workers get, and the model."""
-    from cairn.models.uri import is_local, local_model_path
-
-    resolved = resolve(config.model_uri)
-    if resolved.label != config.model_uri:
-        log(f"Serving {config.model_uri} = {resolved.label}")
-    if config.settings.watch_interval_s:
-        from cairn.serving.model_source import AliasWatcher
-
-        AliasWatcher(resolved, config.settings.watch_interval_s, lambda *_: None)  # checks
-    download_dir = None
-    if is_local(resolved.load_uri):
-        local_path = local_model_path(resolved.load_uri)
-    else:
-        download_dir = tempfile.mkdtemp(prefix="cairn-serve-")
-        local_path = local_model_path(resolved.load_uri, download_dir)
-    try:
-        loaded = load(resolved, local_path)  # fails here, with its reason, not in every worker
-    except BaseException:
-        if download_dir:
-            shutil.rmtree(download_dir, ignore_errors=True)
-        raise
-    config = dataclasses.replace(
-        config, resolved=resolved, local_path=local_path, download_dir=download_dir
-    )
-    return config, loaded
+def _serving(resolved: ResolvedModel, loaded: LoadedModel, settings: AppSettings) -> ScoringApp:
+    """The app of a single-worker server: the model the command loaded already."""
+    return ScoringApp(lambda: (resolved, loaded), settings)
 
 
 def serve(config: ServeConfig, log: Callable[[str], None] = print) -> None:
     """Serve in the foreground until SIGINT/SIGTERM (in-flight requests finish first)."""
     import uvicorn
 
-    config, loaded = prepare(config, log)
-    multiproc_dir = None
-    options = {
-        "host": config.host,
-        "port": config.port,
-        "access_log": config.access_log,
-        "timeout_keep_alive": KEEP_ALIVE_S,
-        "timeout_graceful_shutdown": max(1, int(config.settings.timeout_s)),
-        "log_level": "info",
-        "lifespan": "on",
-    }
-    try:
-        if config.workers > 1:
-            multiproc_dir = tempfile.mkdtemp(prefix="cairn-serve-metrics-")
-            os.environ[MULTIPROC_ENV] = multiproc_dir
+    with local_model(config.model_uri, log) as (resolved, local_path):
+        if config.settings.watch_interval_s:
+            check_followable(resolved)
+        # Loaded here, so a model that cannot load fails the command with its reason rather
+        # than failing in every worker; one worker serves this very copy.
+        loaded = load(resolved, local_path)
+        config = dataclasses.replace(config, resolved=resolved, local_path=local_path)
+        options: dict[str, Any] = {
+            "host": config.host,
+            "port": config.port,
+            "access_log": config.access_log,
+            "timeout_keep_alive": KEEP_ALIVE_S,
+            "timeout_graceful_shutdown": max(1, int(config.settings.timeout_s)),
+            "log_level": "info",
+            "lifespan": "on",
+        }
+        if config.workers == 1:
+            uvicorn.run(_serving(resolved, loaded, config.settings), **options)
+            return
+        del loaded  # each worker loads its own
+        with tempfile.TemporaryDirectory(prefix="cairn-serve-metrics-") as metrics_dir:
+            os.environ[MULTIPROC_ENV] = metrics_dir
             os.environ[CONFIG_ENV] = config_to_env(config)
-            del loaded  # each worker loads its own
             uvicorn.run(APP_FACTORY, factory=True, workers=config.workers, **options)
-        else:
-            resolved = config.resolved
-            assert resolved is not None
-            app = ScoringApp(lambda: (resolved, loaded), config.settings)
-            uvicorn.run(app, **options)
-    finally:
-        if multiproc_dir:
-            shutil.rmtree(multiproc_dir, ignore_errors=True)
-        if config.download_dir:
-            shutil.rmtree(config.download_dir, ignore_errors=True)
