@@ -7,6 +7,10 @@ Fixtures:
   ``ui_client`` a :class:`TrackingClient` talking to it, to seed data.
 * ``page``: a fresh 1280x720 browser page. It fails the test if the page logged a JavaScript
   error or an uncaught exception: a UI that "works" while throwing is not working.
+  With ``CAIRN_TEST_UI_JITTER_MS=<ms>`` every ``fetch`` of the page is delayed by up to that
+  long before it is sent and again before its answer is seen, so parallel requests answer in
+  any order: a race between them (a page saying "ready" before all it shows is in, a test
+  reading before it waited) shows up in a few runs instead of once a week in CI.
 * ``screenshot(page, name)``: saves ``test-artifacts/screenshots/<name>.png`` for a human to
   look at (CI keeps the directory).
 """
@@ -19,12 +23,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import CHROMIUM_ARGS, chromium_path
 from rest_server import CairnServer
 
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 720}
+# Waits as long as the pages' default (below): `expect(...)` assertions retry until the page
+# shows what they ask for, and a loaded CI machine is slow, not wrong.
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
+# A random delay (0..max ms) before each fetch is sent and before its answer is seen.
+JITTER_SCRIPT = """(() => {
+  const max = %d;
+  const send = window.fetch.bind(window);
+  const pause = () => new Promise((done) => setTimeout(done, Math.random() * max));
+  window.fetch = async (...args) => {
+    await pause();
+    const response = await send(...args);
+    await pause();
+    return response;
+  };
+})();"""
 
 
 @pytest.fixture(scope="session")
@@ -86,8 +107,11 @@ def page_errors() -> PageErrors:
 @pytest.fixture
 def page(browser: Any, page_errors: PageErrors, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport=VIEWPORT)
+    jitter_ms = int(os.environ.get("CAIRN_TEST_UI_JITTER_MS") or 0)
+    if jitter_ms > 0:
+        context.add_init_script(script=JITTER_SCRIPT % jitter_ms)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     page.on("console", page_errors.on_console)
     page.on("pageerror", page_errors.on_page_error)
     yield page

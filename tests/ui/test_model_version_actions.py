@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
 from cairn.errors import CairnError
 from rest_server import CairnServer
@@ -156,7 +157,7 @@ def copy_to(page: Any, target: str) -> None:
     page.click('[data-testid="version-copy"]')
     dialog = page.locator('[data-testid="copy-version-dialog"]')
     dialog.wait_for()
-    assert dialog.locator('[data-testid="dialog-confirm"]').is_disabled()  # no target yet
+    expect(dialog.locator('[data-testid="dialog-confirm"]')).to_be_disabled()  # no target yet
     dialog.locator('[data-testid="copy-target-input"]').fill(target)
     dialog.locator('[data-testid="dialog-confirm"]').click()
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import set_theme
 from cairn.entities import Dataset, DatasetInput, InputTag
@@ -356,7 +357,8 @@ def test_aliases_are_set_and_removed(
     editor = page.locator('[data-testid="alias-editor"]')
     assert editor.locator('[data-testid="alias-version-input"]').input_value() == "2"  # latest
     editor.locator('[data-testid="alias-input"]').fill("latest")
-    assert editor.locator('[data-testid="alias-add"]').is_disabled()  # reserved
+    expect(editor.locator(".field-problem")).to_have_text("“latest” is reserved.")
+    expect(editor.locator('[data-testid="alias-add"]')).to_be_disabled()
     editor.locator('[data-testid="alias-input"]').fill("champion")
     editor.locator('[data-testid="alias-version-input"]').fill("1")
     editor.locator('[data-testid="alias-add"]').click()
@@ -367,7 +369,7 @@ def test_aliases_are_set_and_removed(
 
     # Pointing it at another version moves it; the history shows from which version to which.
     editor.locator('[data-testid="alias-input"]').fill("champion")
-    assert editor.locator('[data-testid="alias-version-input"]').input_value() == "2"
+    expect(editor.locator('[data-testid="alias-version-input"]')).to_have_value("2")
     editor.locator('[data-testid="alias-add"]').click()
     editor.locator('[data-testid="alias-chip"][data-alias="champion"][data-version="2"]').wait_for()
     assert registry_store.get_model_version_by_alias(name, "champion").version == 2

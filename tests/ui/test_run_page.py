@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import set_theme
 from cairn.entities import Dataset, DatasetInput, InputTag
@@ -174,9 +175,11 @@ def test_overview_shows_details_params_metrics_tags_and_models(
     assert "train-set" in text and "abc123" in text and "local" in text
     assert page.inner_text('[data-testid="dataset-context"]') == "training"
     dataset.locator("summary", has_text="Schema").click()
-    assert "x" in dataset.inner_text() and "double" in dataset.inner_text()
+    # As shown (inner text): a closed <details> shows none of it.
+    schema = dataset.locator(".dataset-schema li")
+    expect(schema).to_have_text(["x double", "y long"], use_inner_text=True)
     dataset.locator("summary", has_text="Profile").click()
-    assert '"num_rows": 1234' in dataset.inner_text()
+    expect(dataset).to_contain_text('"num_rows": 1234', use_inner_text=True)
 
     page.wait_for_selector(f'[data-testid="logged-model"][data-model-id="{seeded.model_id}"]')
     model = page.inner_text(f'[data-testid="logged-model"][data-model-id="{seeded.model_id}"]')
@@ -272,7 +275,8 @@ def test_rename_run_persists(
     page.click('[data-testid="run-rename"]')
     page.fill('[data-testid="run-name-input"]', "not saved")
     page.press('[data-testid="run-name-input"]', "Escape")
-    assert page.inner_text('[data-testid="run-name"]') == "renamed-child"
+    expect(page.locator('[data-testid="run-name-input"]')).to_have_count(0)
+    expect(page.locator('[data-testid="run-name"]')).to_have_text("renamed-child")
     ui_client.update_run(seeded.child, name="child-run")
 
 

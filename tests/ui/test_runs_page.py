@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import set_theme
 from cairn.entities import Metric, Param, RunTag
@@ -144,7 +145,7 @@ def test_filter_narrows_rows_and_a_bad_filter_is_shown_inline(
     # The filter lives in the URL: a reload restores the view.
     apply_filter(page, "params.model = 'mlp'")
     wait_total(page, 3)
-    assert error.count() == 0
+    expect(error).to_have_count(0)
     page.reload()
     wait_total(page, 3)
     assert sorted(shown_ids(page)) == sorted([runs[2], runs[4], runs[6]])
@@ -165,16 +166,16 @@ def test_filter_autocompletes_prefixes_and_keys(
     options.first.wait_for()
     assert options.all_inner_texts()[0].startswith("metrics.")
     box.press("Enter")  # accepts the prefix, then offers the keys
-    assert box.input_value() == "metrics."
+    expect(box).to_have_value("metrics.")
     page.wait_for_function(
         "() => [...document.querySelectorAll('[role=option]')]"
         ".some((o) => o.textContent.includes('metrics.val_loss'))"
     )
     box.press_sequentially("val")
-    assert options.count() == 1
+    expect(options).to_have_count(1)
     box.press("Tab")
-    assert box.input_value() == "metrics.val_loss "
-    assert options.count() == 0
+    expect(box).to_have_value("metrics.val_loss ")
+    expect(options).to_have_count(0)
     box.press_sequentially("< 0.5")
     box.press("Enter")
     wait_total(page, 1)
@@ -185,7 +186,7 @@ def test_filter_autocompletes_prefixes_and_keys(
     options.first.wait_for()
     box.press("ArrowDown")
     box.press("Escape")
-    assert options.count() == 0
+    expect(options).to_have_count(0)
     assert "par" in box.input_value()
 
 
@@ -481,8 +482,9 @@ def test_thousands_of_runs_are_virtualized(
     page.click('[data-testid="col-header"][data-col="metrics.m"]')
     page.click('[data-testid="col-header"][data-col="metrics.m"]')
     page.wait_for_selector(TABLE + '[data-sort="metrics.m:desc"]')
-    top = cell(page, shown_ids(page)[0], "metrics.m").inner_text()
-    assert top == "4999"
+    # The top row (the table scrolled back up): the largest value.
+    top = page.locator('[data-testid="run-row"][data-index="0"] [data-col="metrics.m"]')
+    expect(top).to_have_text("4999")
 
 
 def test_keyboard_moves_between_rows(page: Any, ui_server: CairnServer, ui_client: Any) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import set_theme
 from cairn.entities.webhook import WEBHOOK_EVENTS
@@ -331,7 +332,7 @@ def test_the_servers_refusal_is_shown_in_the_form(
     # No event chosen: nothing to send.
     for box in form.locator('[data-testid="webhook-event"]').all():
         box.set_checked(False)
-    assert form.locator('[data-testid="webhook-create"]').is_disabled()
+    expect(form.locator('[data-testid="webhook-create"]')).to_be_disabled()
     form.locator('[data-testid="webhook-form-cancel"]').click()
     form.wait_for(state="detached")
     assert row(page, name).count() == 0

@@ -55,9 +55,14 @@ export function navigate(path, query, { replace = false } = {}) {
 /** The route, re-rendering the caller when the hash changes. */
 export function useRoute() {
   const [route, setRoute] = useState(currentRoute);
-  useEffect(() => {
+  const renderedHash = useRef(location.hash);
+  // A layout effect, and a catch-up: the listener is there in the commit that mounts the
+  // caller, and a change of the hash between its first render and then is not lost (with a
+  // plain effect, run after paint, a click in that window left the view on the old route).
+  useLayoutEffect(() => {
     const onChange = () => setRoute(currentRoute());
     window.addEventListener("hashchange", onChange);
+    if (location.hash !== renderedHash.current) onChange();
     return () => window.removeEventListener("hashchange", onChange);
   }, []);
   return route;
@@ -95,19 +100,29 @@ export function useQueryParam(name, fallback = "") {
 export function useAsync(load, deps, { intervalMs = 0 } = {}) {
   const [state, setState] = useState({ data: undefined, error: undefined, loading: true, owner: null });
   const generation = useRef(0);
+  // The polling period as of the last render: 0 once polling stopped.
+  const polling = useRef(0);
   // One token per value of `deps`: a result belongs to the deps it was loaded for. In the
   // render where deps change, the effect that starts the new load has not run yet; without the
   // token that render would say "loaded" with the old deps' data.
   const token = useMemo(() => ({}), deps); // eslint-disable-line
   const run = useCallback(
-    (quiet) => {
+    (quiet, polled = false) => {
       const mine = ++generation.current;
       if (!quiet) setState((s) => ({ ...s, loading: true }));
+      const apply = (next) => {
+        if (mine !== generation.current) return;
+        // A poll answering after polling stopped is dropped: what stopped it (a "load more"
+        // below the shown page, say) holds a view the poll's answer would replace. Unless it
+        // superseded a load still awaited: then it is the answer.
+        if (polled && !polling.current) setState((s) => (s.loading ? next(s) : s));
+        else setState(next);
+      };
       Promise.resolve()
         .then(load)
         .then(
-          (data) => mine === generation.current && setState({ data, error: undefined, loading: false, owner: token }),
-          (error) => mine === generation.current && setState((s) => ({ ...s, error, loading: false, owner: token })),
+          (data) => apply(() => ({ data, error: undefined, loading: false, owner: token })),
+          (error) => apply((s) => ({ ...s, error, loading: false, owner: token })),
         );
     },
     [token],
@@ -117,9 +132,10 @@ export function useAsync(load, deps, { intervalMs = 0 } = {}) {
   }, [run]);
   // Apart from the load: starting or stopping the polling must not load again by itself.
   const every = typeof intervalMs === "function" ? intervalMs(state.data) : intervalMs;
+  polling.current = every;
   useEffect(() => {
     if (!every) return undefined;
-    const timer = setInterval(() => document.visibilityState === "visible" && run(true), every);
+    const timer = setInterval(() => document.visibilityState === "visible" && run(true, true), every);
     return () => clearInterval(timer);
   }, [run, every]);
   return {
@@ -138,7 +154,9 @@ export function useAsync(load, deps, { intervalMs = 0 } = {}) {
  */
 export function useDebouncedDraft(value, setValue, delayMs) {
   const [draft, setDraft] = useState(value);
-  useEffect(() => setDraft(value), [value]);
+  // In the commit that shows the new value: after paint, a keystroke typed in between would be
+  // overwritten by the value it was typed after.
+  useLayoutEffect(() => setDraft(value), [value]);
   useEffect(() => {
     if (draft === value) return undefined;
     const t = setTimeout(() => setValue(draft), delayMs);

@@ -4,7 +4,7 @@
 // Enter or Tab accepts one, Escape closes the list. A filter the server rejects is shown with
 // the server's message under the box; the table keeps its last good rows.
 
-import { html, useState, useEffect, useLayoutEffect, useRef, searchIdentifier } from "../lib.js";
+import { html, useState, useLayoutEffect, useRef, searchIdentifier } from "../lib.js";
 
 const PREFIXES = ["metrics.", "params.", "tags.", "attributes."];
 const PREFIX_KIND = {
@@ -70,7 +70,7 @@ export function FilterBox({ value, onApply, keys, error, busy }) {
   const input = useRef(null);
   const pendingCaret = useRef(null);
 
-  useEffect(() => setDraft(value), [value]);
+  useLayoutEffect(() => setDraft(value), [value]); // as lib.useDebouncedDraft: no keystroke lost
   useLayoutEffect(() => {
     if (pendingCaret.current !== null && input.current) {
       input.current.setSelectionRange(pendingCaret.current, pendingCaret.current);

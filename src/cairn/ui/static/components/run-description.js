@@ -2,7 +2,7 @@
 // lib.js `Markdown`, edited in a textarea beside a live preview. `EditableDescription` takes its
 // own save call, so the registry pages edit their descriptions with it too.
 
-import { html, useState, useEffect, useRef, Markdown, ErrorBox } from "../lib.js";
+import { html, useState, useLayoutEffect, useRef, Markdown, ErrorBox } from "../lib.js";
 import { mlflow } from "../api.js";
 import { TAG, Section } from "./run-common.js";
 
@@ -18,7 +18,7 @@ export function EditableDescription({ text, save: saveText, onChanged, testid })
   const [error, setError] = useState(null);
   const area = useRef(null);
   const editing = draft !== null;
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (editing && area.current) area.current.focus();
   }, [editing]);
 

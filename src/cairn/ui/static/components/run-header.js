@@ -1,7 +1,7 @@
 // The run page's header: the name (renamed in place through runs/update), status, experiment link
 // and the run id with a copy button.
 
-import { html, useState, useEffect, useRef, href, StatusBadge, ErrorBox } from "../lib.js";
+import { html, useState, useLayoutEffect, useRef, href, StatusBadge, ErrorBox } from "../lib.js";
 import { mlflow } from "../api.js";
 import { CopyButton } from "./run-common.js";
 
@@ -13,7 +13,7 @@ export function RunHeader({ run, experiment, onChanged, live, liveSeconds }) {
   const [saving, setSaving] = useState(false);
   const input = useRef(null);
   const editing = draft !== null;
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (editing && input.current) input.current.select();
   }, [editing]);
 

@@ -2,7 +2,7 @@
 // the system `mlflow.*` tags, read-only and collapsed. `EditableTags` (the table and the add form)
 // takes its own save/remove calls, so the registry pages edit their tags with it too.
 
-import { html, useState, useEffect, useRef, ErrorBox } from "../lib.js";
+import { html, useState, useLayoutEffect, useRef, ErrorBox } from "../lib.js";
 import { mlflow } from "../api.js";
 import { Section } from "./run-common.js";
 
@@ -36,7 +36,7 @@ function TagRow({ tag, save: saveTag, remove: removeTag, onChanged }) {
   const { busy, error, run } = useAction();
   const input = useRef(null);
   const editing = draft !== null;
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (editing && input.current) input.current.focus();
   }, [editing]);
 

@@ -2,7 +2,7 @@
 // subscribes to as checkboxes (every event of api.WEBHOOK_EVENTS, grouped). The server checks
 // every rule again; its refusal (a bad URL, a taken name) is shown as it says it.
 
-import { html, useState, useEffect, useRef, ErrorBox } from "../lib.js";
+import { html, useState, useLayoutEffect, useRef, ErrorBox } from "../lib.js";
 import { webhooks, WEBHOOK_EVENTS } from "../api.js";
 
 const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$/i; // the server's rule (webhooks/rules.py)
@@ -39,7 +39,7 @@ export function WebhookForm({ onCreated, onCancel }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const first = useRef(null);
-  useEffect(() => first.current && first.current.focus(), []);
+  useLayoutEffect(() => first.current && first.current.focus(), []);
 
   const toggle = (event) =>
     setChosen((s) => {

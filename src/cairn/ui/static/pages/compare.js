@@ -7,7 +7,7 @@
 // data-ready is "true" once every chart in the viewport has painted (tests, benchmarks).
 
 import {
-  html, useAsync, useCallback, useEffect, useMemo, useRef, useState, href, ErrorBox, Spinner,
+  html, useAsync, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, href, ErrorBox, Spinner,
 } from "../lib.js";
 import { MetricChart } from "../components/metric-chart.js";
 import { ChartOptions, useChartOptions } from "../components/chart-controls.js";
@@ -32,6 +32,11 @@ function useReadiness(root, loaded) {
   // after it came, and nothing below the fold would paint to ask again).
   const isLoaded = useRef(loaded);
   isLoaded.current = loaded;
+  // Not loaded (other runs asked for, their answer still to come): say so in the commit that
+  // shows it, not a frame later, so the previous runs' view is never taken for these runs'.
+  useLayoutEffect(() => {
+    if (!loaded && root.current) root.current.dataset.ready = "false";
+  }, [loaded]);
   const check = useCallback(() => {
     const el = root.current;
     if (!el) return;
@@ -72,11 +77,12 @@ export default function ComparePage({ route }) {
   const ids = parseRunIds(route.query.get("runs"));
   const options = useChartOptions();
   const [live, setLive] = useState(false);
-  const { data, error } = useAsync(() => loadRuns(ids), [ids.join(",")], {
+  const { data, error, loading } = useAsync(() => loadRuns(ids), [ids.join(",")], {
     intervalMs: live ? LIVE_RUNS_MS : 0,
   });
   const root = useRef(null);
-  const check = useReadiness(root, !!data);
+  // `loading` is true from the render in which the ids change: `data` is still the old ids' then.
+  const check = useReadiness(root, !!data && !loading);
 
   const entries = useMemo(
     () =>

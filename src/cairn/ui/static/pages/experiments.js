@@ -5,7 +5,7 @@
 import {
   html,
   useState,
-  useEffect,
+  useLayoutEffect,
   useMemo,
   useRef,
   useQueryParam,
@@ -72,7 +72,7 @@ function CreateForm({ onCreated, onCancel }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const input = useRef(null);
-  useEffect(() => input.current && input.current.focus(), []);
+  useLayoutEffect(() => input.current && input.current.focus(), []);
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true);
@@ -97,7 +97,7 @@ function CreateForm({ onCreated, onCancel }) {
 function RenameForm({ exp, busy, onSave, onCancel }) {
   const [name, setName] = useState(exp.name);
   const input = useRef(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     input.current.focus();
     input.current.select();
   }, []);

@@ -4,7 +4,7 @@
 // "Delete version" (back to the model afterwards) and "Copy to model…" (on to the copy) ask
 // first in a dialog.
 
-import { html, useState, useEffect, useRef, useAsync, navigate, href, runHref, formatTime, ErrorBox, Spinner } from "../lib.js";
+import { html, useState, useEffect, useLayoutEffect, useRef, useAsync, navigate, href, runHref, formatTime, ErrorBox, Spinner } from "../lib.js";
 import { registry } from "../api.js";
 import { Section, CopyButton, safeHttpUrl } from "../components/run-common.js";
 import { EditableDescription } from "../components/run-description.js";
@@ -47,7 +47,7 @@ function CopyVersionDialog({ v, onDone, onCancel }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const input = useRef(null);
-  useEffect(() => input.current && input.current.focus(), []);
+  useLayoutEffect(() => input.current && input.current.focus(), []);
   const target = draft.trim();
   const confirm = async () => {
     setBusy(true);
@@ -171,8 +171,10 @@ function ModelVersion({ name, version }) {
     setChanges((n) => n + 1);
   };
   const v = mv.data;
+  // Ready once the version and its lineage are in: the details name the run from the lineage.
+  const ready = !!v && !mv.loading && !lineage.loading;
   return html`<div class="page registry-page version-page" data-testid="version-page" data-name=${name}
-      data-version=${version} data-ready=${v && !mv.loading ? "true" : "false"}>
+      data-version=${version} data-ready=${ready ? "true" : "false"}>
     <nav class="registry-crumbs" aria-label="Breadcrumb">
       <a href=${href("/models")}>Models</a><span class="muted" aria-hidden="true"> / </span>
       <a href=${modelHref(name)} data-testid="crumb-model">${name}</a>

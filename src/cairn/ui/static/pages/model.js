@@ -2,7 +2,7 @@
 // versions page by page, and the audit history of every change; rename and delete behind a
 // confirmation dialog (delete goes back to the list).
 
-import { html, useState, useEffect, useRef, useAsync, navigate, href, runHref, formatTime, formatAgo, ErrorBox, Spinner } from "../lib.js";
+import { html, useState, useEffect, useLayoutEffect, useRef, useAsync, navigate, href, runHref, formatTime, formatAgo, ErrorBox, Spinner } from "../lib.js";
 import { registry } from "../api.js";
 import { Section } from "../components/run-common.js";
 import { EditableDescription } from "../components/run-description.js";
@@ -27,7 +27,8 @@ function RenameDialog({ name, onDone, onCancel }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const input = useRef(null);
-  useEffect(() => input.current && input.current.select(), []);
+  // After the dialog's own layout effect opened it (a child's runs first): typed keys replace the name.
+  useLayoutEffect(() => input.current && input.current.select(), []);
   const next = draft.trim();
   const confirm = async () => {
     setBusy(true);
