@@ -20,6 +20,23 @@ import pytest
 from pg_server import PostgresServer, PostgresUnavailable, find_bindir
 
 
+def _give_main_a_spec() -> None:
+    """pyspark (the spark extra) decides that a process whose ``__main__`` has neither a spec
+    nor a file is running pyspark's doctests, and exits when ``pyspark.sql.connect`` is
+    imported. pytest-xdist's workers are such processes (execnet starts them with
+    ``python -c``), and mlflow's ``infer_signature`` imports that module whenever pyspark is
+    installed. A spec named ``__main__`` changes nothing else: multiprocessing does not
+    re-import a main module of that name in its children."""
+    import importlib.machinery
+
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+
+
+_give_main_a_spec()
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     """Say up front which PostgreSQL the postgres tests will use (or that they will skip)."""
     bindir = find_bindir()
