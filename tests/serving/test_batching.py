@@ -151,3 +151,36 @@ def test_only_rows_with_the_same_columns_and_params_join(iris_path: Path) -> Non
         return batches
 
     assert asyncio.run(take()) == [[0, 4, 6], [1], [2], [3], [5]]
+
+
+def test_waiting_for_more_never_joins_what_may_not_be_joined(tmp_path: Path) -> None:
+    """With requests still arriving, the dispatcher waits for more only after a request
+    others may join: a custom model's requests and a frame with an index stay alone."""
+    from cairn.serving.batching import Scorer
+    from cairn.serving.payloads import parse_json
+
+    save_scaler(tmp_path / "model")
+    custom = load(ResolvedModel(str(tmp_path), str(tmp_path / "model"), "custom"))
+    sizes: list[int] = []
+
+    async def score_all(payloads: list[bytes]) -> list[Any]:
+        scorer = Scorer(lambda: custom, max_wait_s=0.05, on_batch=lambda n, _: sizes.append(n))
+        scorer.start()
+        scorer.arriving = 1  # as if another request were being read
+        try:
+            first = asyncio.ensure_future(scorer.score(parse_json(payloads[0])))
+            await asyncio.sleep(0.01)  # the dispatcher has it; the others arrive while it waits
+            rest = [scorer.score(parse_json(p)) for p in payloads[1:]]
+            return await asyncio.wait_for(asyncio.gather(first, *rest), 10)
+        finally:
+            await scorer.stop()
+
+    rows = [b'{"dataframe_split": {"columns": ["x"], "data": [[%d.0]]}}' % i for i in range(3)]
+    scored = asyncio.run(score_all(rows))
+    assert [s.predictions.tolist() for s in scored] == [[0.0], [1.0], [2.0]]
+    assert sizes == [1, 1, 1]  # not [1, 2]: rows 1 and 2 must not reach the custom model together
+    indexed = b'{"dataframe_split": {"columns": ["x"], "data": [[5.0]], "index": [9]}}'
+    sizes.clear()
+    scored = asyncio.run(score_all([indexed, rows[1]]))
+    assert [s.predictions.tolist() for s in scored] == [[5.0], [1.0]]
+    assert sizes == [1, 1]

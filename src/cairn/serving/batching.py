@@ -123,7 +123,7 @@ class Scorer:
             self.waiting -= 1
 
     async def run_blocking(self, func: Callable[[], Any]) -> Any:
-        """Run ``func`` on the prediction thread (model loading and swaps go through here)."""
+        """Run ``func`` on the prediction thread, in turn with the predictions sent there."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, func)
 
     # ------------------------------------------------------------------ the loop
@@ -138,7 +138,7 @@ class Scorer:
             batch = self._take()
             if not batch:
                 continue
-            if len(batch) < self._max_rows and self._max_wait_s and self.arriving:
+            if self._max_wait_s and self.arriving and self._joinable(batch[0]):
                 batch = await self._wait_for_more(batch)
             if self._fast_enough(batch):
                 results = self._predict(batch)  # quicker than handing it to the thread
@@ -159,11 +159,14 @@ class Scorer:
         if not self._queue:
             return []
         first = self._queue.popleft()
-        if not (self._batching and first.rows and first.rows < self._max_rows):
-            return [first]
-        if not self._current().row_wise:
+        if not self._joinable(first):
             return [first]
         return self._join(first, [first], first.rows)
+
+    def _joinable(self, first: _Item) -> bool:
+        """Whether other requests may join ``first``: table rows, below the row limit, for a
+        row-wise model, with batching on."""
+        return self._batching and 0 < first.rows < self._max_rows and self._current().row_wise
 
     def _join(self, first: _Item, batch: list[_Item], rows: int) -> list[_Item]:
         kept: deque[_Item] = deque()
