@@ -129,7 +129,6 @@ class Scorer:
     # ------------------------------------------------------------------ the loop
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             if not self._queue:
                 self._wakeup.clear()
@@ -138,19 +137,29 @@ class Scorer:
             batch = self._take()
             if not batch:
                 continue
-            if self._max_wait_s and self.arriving and self._joinable(batch[0]):
-                batch = await self._wait_for_more(batch)
-            if self._fast_enough(batch):
-                results = self._predict(batch)  # quicker than handing it to the thread
+            try:
+                await self._score_batch(batch)
+            except Exception:  # a bug here must fail its requests, not stop all scoring
+                _log.exception("Scoring a batch of %d request(s) failed", len(batch))
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(CairnError("Internal error while scoring."))
+
+    async def _score_batch(self, batch: list[_Item]) -> None:
+        if self._max_wait_s and self.arriving and self._joinable(batch[0]):
+            batch[:] = await self._wait_for_more(batch)
+        if self._fast_enough(batch):
+            results = self._predict(batch)  # quicker than handing it to the thread
+        else:
+            loop = asyncio.get_running_loop()
+            results = await loop.run_in_executor(self._executor, self._predict, batch)
+        for item, result in zip(batch, results, strict=True):
+            if item.future.done():
+                continue  # timed out or the client left
+            if isinstance(result, BaseException):
+                item.future.set_exception(result)
             else:
-                results = await loop.run_in_executor(self._executor, self._predict, batch)
-            for item, result in zip(batch, results, strict=True):
-                if item.future.done():
-                    continue  # timed out or the client left
-                if isinstance(result, BaseException):
-                    item.future.set_exception(result)
-                else:
-                    item.future.set_result(result)
+                item.future.set_result(result)
 
     def _take(self) -> list[_Item]:
         """The next batch: the oldest live request and the queued ones that join it."""
