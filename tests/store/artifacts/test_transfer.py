@@ -211,7 +211,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _path(self) -> str:
         return unquote(urlparse(self.path).path)[len(SERVICE_PATH) + 1 :]
 
-    def _counted(self, action: Any) -> None:
+    def _counted(self, answer: Any) -> None:
+        """Count this request in flight while ``answer()`` makes its response, and send the
+        response only once it no longer counts: a serial client sends its next request as
+        soon as it has read this one's answer, which must not look like overlap."""
         server = self.server
         with server.lock:
             server.in_flight += 1
@@ -223,19 +226,20 @@ class _Handler(BaseHTTPRequestHandler):
                 server.hold = False  # a serial client: fail the test fast, not 10 s a file
             if self._path() in server.failing:
                 error = {"error_code": "PERMISSION_DENIED", "message": "not this one"}
-                self._send(403, json.dumps(error).encode())
+                response = (403, json.dumps(error).encode(), "application/json")
             else:
-                action()
+                response = answer()
         finally:
             with server.lock:
                 server.in_flight -= 1
+        self._send(*response)
 
     def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
 
-        def store() -> None:
+        def store() -> tuple[int, bytes, str]:
             self.server.files[self._path()] = body
-            self._send(200, b"{}")
+            return 200, b"{}", "application/json"
 
         self._counted(store)
 
@@ -246,12 +250,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, json.dumps({"files": self._listing(base)}).encode())
             return
 
-        def serve() -> None:
+        def serve() -> tuple[int, bytes, str]:
             data = self.server.files.get(self._path())
             if data is None:
-                self._send(404, b'{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no"}')
-            else:
-                self._send(200, data, "application/octet-stream")
+                missing = b'{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no"}'
+                return 404, missing, "application/json"
+            return 200, data, "application/octet-stream"
 
         self._counted(serve)
 
