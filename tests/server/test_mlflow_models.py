@@ -79,23 +79,9 @@ def server(
 
 
 @pytest.fixture
-def mlflow(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The mlflow module, tracking to the live server (no retries: failures show at once)."""
-    import mlflow as module
-
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    module.set_tracking_uri(server.url)
-    yield module
-    while module.active_run() is not None:
-        module.end_run()
-    module.set_tracking_uri(None)
-
-
-@pytest.fixture
-def client(mlflow: Any) -> Any:
-    return mlflow.MlflowClient()
+def live_server(server: Server) -> str:
+    """This module's server, for the shared ``mlflow`` and ``client`` fixtures (conftest)."""
+    return server.url
 
 
 def tree(root: Path) -> dict[str, bytes]:
