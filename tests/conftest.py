@@ -109,6 +109,10 @@ def _isolate_cairn_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CAIRN_TRACKING_URI", raising=False)
     monkeypatch.delenv("CAIRN_ARTIFACT_ROOT", raising=False)
+    for name in ("CAIRN_RUN_ID", "CAIRN_EXPERIMENT_ID", "CAIRN_EXPERIMENT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    # Project runs keep their live logs here (default: ~/.cache/cairn/project-runs).
+    monkeypatch.setenv("CAIRN_PROJECT_STATE_DIR", str(tmp_path / ".cairn-project-runs"))
     for name in [n for n in os.environ if n.startswith("MLFLOW_")]:
         monkeypatch.delenv(name)
 

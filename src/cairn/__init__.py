@@ -65,7 +65,17 @@ _ELSEWHERE = {
     "get_registry_uri": "cairn.tracking.config",
 }
 # Flavor and model packages, imported on first attribute access: ``cairn.sklearn.log_model``.
-_SUBMODULES = ("data", "models", "pyfunc", "sklearn", "pytorch", "xgboost", "lightgbm", "onnx")
+_SUBMODULES = (
+    "data",
+    "models",
+    "projects",
+    "pyfunc",
+    "sklearn",
+    "pytorch",
+    "xgboost",
+    "lightgbm",
+    "onnx",
+)
 
 __all__ = ["__version__", *_FLUENT, *_ELSEWHERE, *_SUBMODULES]
 

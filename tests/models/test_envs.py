@@ -58,6 +58,12 @@ def test_env_key_changes_with_what_decides_the_environment(
     assert env_key(spec, python, cairn) != env_key(_spec(), "3.11.7", "0.1.0")
 
 
+def test_env_key_includes_the_tool() -> None:
+    assert env_key(_spec(), "3.11.7", "0.1.0", "uv") != env_key(
+        _spec(), "3.11.7", "0.1.0", "virtualenv"
+    )
+
+
 def test_env_root_default_and_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("CAIRN_ENV_ROOT", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -183,14 +189,15 @@ def test_without_install_metadata_cairn_is_built_into_a_wheel(
 
 
 @pytest.mark.slow
-def test_uv_builds_the_same_environment(env: BuiltEnv, tmp_path: Path) -> None:
+def test_uv_builds_a_working_environment_of_its_own(env: BuiltEnv, tmp_path: Path) -> None:
     import shutil
 
     if shutil.which("uv") is None:
         pytest.skip("uv is not on PATH")
     built = prepare_env(env.model_dir, env_root=tmp_path / "envs", env_manager="uv")
     assert not built.reused and built.manager == "uv"
-    assert built.path.name == env.first.path.name  # the key does not depend on the tool
+    # The key includes the tool: a virtualenv-built environment is never reused for uv.
+    assert (built.path.name == env.first.path.name) == (env.first.manager == "uv")
     result = verify_env(built, env.model_dir)
     assert result.ok, result.output
 

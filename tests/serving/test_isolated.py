@@ -365,7 +365,7 @@ def test_serves_from_an_environment_built_with_uv(
     tmp_path: Path,
     stop_all: list[Parent],
 ) -> None:
-    # Its own root: environments are keyed by what is in them, not by the tool that built them.
+    # Its own root, so the log shows a build with uv (or a reuse of one built with uv).
     root = shared_root(tmp_path_factory, "isolated-uv-envs")
     parent = Parent(tmp_path, str(model_dir), "uv", root)
     stop_all.append(parent)

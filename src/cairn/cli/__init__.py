@@ -28,6 +28,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Create, list, rename, delete and restore experiments.",
     ),
     "gc": ("cairn.cli.gc", "gc", "Permanently remove deleted runs and experiments."),
+    "init": (
+        "cairn.cli.init",
+        "init",
+        "Write a starter project (classification or regression) to run with `cairn run`.",
+    ),
     "import": (
         "cairn.cli.importer",
         "import_",
@@ -38,11 +43,25 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "models",
         "Registered models, versions and aliases; inspect a model, build its environment.",
     ),
-    "runs": ("cairn.cli.runs", "runs", "List, describe, delete and restore runs."),
+    "run": (
+        "cairn.cli.projects",
+        "run_",
+        "Run a project (directory, git repository or archive) as a tracked run.",
+    ),
+    "runs": (
+        "cairn.cli.runs",
+        "runs",
+        "List, describe, delete, restore, reproduce and cancel runs; show their logs.",
+    ),
     "server": (
         "cairn.cli.server",
         "server",
         "Run the tracking server (MLflow-compatible REST API).",
+    ),
+    "sweep": (
+        "cairn.cli.sweep",
+        "sweep",
+        "Run a hyperparameter sweep over a project: grid, random or Bayesian search.",
     ),
     "ui": ("cairn.cli.server", "ui", "Serve the web UI over the embedded store."),
     "webhooks": ("cairn.cli.webhooks", "webhooks", "Registry webhooks and their deliveries."),

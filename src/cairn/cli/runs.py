@@ -321,3 +321,67 @@ def delete(run_ids: tuple[str, ...]) -> None:
 def restore(run_ids: tuple[str, ...]) -> None:
     """Restore deleted runs."""
     _for_each(run_ids, "Restored", TrackingClient().restore_run)
+
+
+@runs.command("reproduce")
+@click.argument("run_id")
+@click.option(
+    "--env-manager",
+    type=click.Choice(["local", "virtualenv", "uv", "conda", "docker"]),
+    help="Override the environment manager the original run used.",
+)
+def reproduce(run_id: str, env_manager: str | None) -> None:
+    """Rerun a project run with its code version, environment and parameters, then compare
+    its metrics with the original's."""
+    from cairn.projects.reproduce import reproduce as rerun
+
+    done = rerun(run_id, env_manager=env_manager, warn=output.warn)
+    status = done.submitted.get_status()
+    rows = [
+        [
+            row.key,
+            output.format_number(row.original),
+            output.format_number(row.reproduced),
+            "" if row.difference is None else f"{row.difference:+.6g}",
+            "same" if row.same else ("missing" if row.difference is None else "differs"),
+        ]
+        for row in done.comparison()
+    ]
+    if rows:
+        output.print_table(
+            [
+                "Metric",
+                f"Original {run_id[:8]}",
+                f"Reproduced {done.submitted.run_id[:8]}",
+                "Δ",
+                "",
+            ],
+            rows,
+            title="Metrics",
+        )
+    else:
+        output.note("Neither run logged metrics.")
+    output.note(f"Reproduction {done.submitted.run_id} {status}.")
+    if status != "FINISHED":
+        raise click.exceptions.Exit(1)
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+def cancel(run_id: str) -> None:
+    """Cancel a detached project run (`cairn run --detach`): stop its command and every
+    process it started; the run is recorded KILLED."""
+    from cairn.projects.supervisor import cancel_run
+
+    status = cancel_run(run_id)
+    output.echo(f"Run {run_id} {status}.")
+
+
+@runs.command("logs")
+@click.argument("run_id")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing until the run ends.")
+def logs(run_id: str, follow: bool) -> None:
+    """Print a project run's output (what its command printed)."""
+    from cairn.projects.logs import stream_logs
+
+    stream_logs(run_id, follow=follow, write=lambda text: click.echo(text, nl=False))

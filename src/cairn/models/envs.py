@@ -89,9 +89,28 @@ def read_env_spec(model_dir: str | os.PathLike[str]) -> EnvSpec:
             f"The model at {str(root)!r} has no {PYTHON_ENV_FILE}: it was saved without its "
             "Python environment, so there is nothing to build. Re-save it with cairn or mlflow."
         )
-    data = load_yaml(file.read_text(encoding="utf-8"), str(file)) or {}
+    spec = read_python_env(file, owner=f"The model at {str(root)!r}")
+    data = load_yaml(file.read_text(encoding="utf-8"), str(file))
+    if not (isinstance(data, dict) and data.get("dependencies")):
+        raise CairnError.invalid(
+            f"{file} lists no dependencies (no requirements file): the model's packages are "
+            "unknown, so no environment can be built for it."
+        )
+    return spec
+
+
+def read_python_env(file: str | os.PathLike[str], *, owner: str | None = None) -> EnvSpec:
+    """Any python_env.yaml (MLflow's format: ``python``, ``build_dependencies``,
+    ``dependencies`` with ``-r file`` lines relative to the yaml's directory) as an EnvSpec.
+    ``owner`` names what the file belongs to in error messages."""
+    path = Path(file)
+    root = path.parent
+    owner = owner or str(path)
+    if not path.is_file():
+        raise CairnError.invalid(f"{owner}: {str(path)!r} does not exist.")
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
     if not isinstance(data, dict):
-        raise CairnError.invalid(f"{file} must be a mapping (python, build_dependencies, ...).")
+        raise CairnError.invalid(f"{path} must be a mapping (python, build_dependencies, ...).")
     requirements: list[str] = []
     for item in data.get("dependencies") or []:
         line = str(item).strip()
@@ -100,31 +119,38 @@ def read_env_spec(model_dir: str | os.PathLike[str]) -> EnvSpec:
             req_file = root / name
             if not req_file.is_file():
                 raise CairnError.invalid(
-                    f"The model at {str(root)!r} lists requirements in {name!r}, which is "
-                    "missing from the model directory."
+                    f"{owner} lists requirements in {name!r}, which is missing from {str(root)!r}."
                 )
             requirements.extend(requirement_lines(req_file))
         elif line:
             requirements.append(line)
-    if not data.get("dependencies"):
-        raise CairnError.invalid(
-            f"{file} lists no dependencies (no requirements file): the model's packages are "
-            "unknown, so no environment can be built for it."
-        )
+    return spec_from_requirements(
+        requirements,
+        python=data.get("python"),
+        build_dependencies=data.get("build_dependencies") or [],
+    )
+
+
+def spec_from_requirements(
+    requirements: list[str], *, python: object = None, build_dependencies: list[object] = ()
+) -> EnvSpec:
+    """An EnvSpec from requirement lines, ``cairn`` set apart (it is not on PyPI)."""
     cairn_lines = [r for r in requirements if requirement_key(r) == "cairn"]
-    python = data.get("python")
     return EnvSpec(
         python=str(python) if python is not None else None,
-        build_dependencies=[str(d) for d in data.get("build_dependencies") or []],
+        build_dependencies=[str(d) for d in build_dependencies],
         requirements=[r for r in requirements if requirement_key(r) != "cairn"],
         cairn_requirement=cairn_lines[0] if cairn_lines else None,
     )
 
 
-def env_key(spec: EnvSpec, python_version: str, cairn_version: str) -> str:
-    """The cache key: same requirements (in any order), build tools, Python and cairn -> same
-    environment."""
+def env_key(
+    spec: EnvSpec, python_version: str, cairn_version: str, manager: str | None = None
+) -> str:
+    """The cache key: same requirements (in any order), build tools, Python, cairn and tool
+    -> same environment. The tool counts: a uv environment has no pip, a venv one has."""
     payload = {
+        "manager": manager,
         "python": spec.python,
         "interpreter": python_version,
         "build": sorted(d.strip() for d in spec.build_dependencies),
@@ -169,8 +195,10 @@ def _minor(version: str | None) -> str:
     return ".".join((version or "").split(".")[:2])
 
 
-def choose_interpreter(spec: EnvSpec, python: str | None, log: Log) -> tuple[str, str]:
-    """(interpreter path, its version): ``--python``, else one on PATH matching the model's
+def choose_interpreter(
+    spec: EnvSpec, python: str | None, log: Log, *, wanted_by: str = "the model was saved with"
+) -> tuple[str, str]:
+    """(interpreter path, its version): ``--python``, else one on PATH matching the wanted
     Python, else the running one (with a warning when the versions differ)."""
     if python:
         resolved = shutil.which(python) or python
@@ -189,7 +217,7 @@ def choose_interpreter(spec: EnvSpec, python: str | None, log: Log) -> tuple[str
                         resolved, version = found, found_version
     if spec.python and _minor(spec.python) != _minor(version):
         log(
-            f"Warning: the model was saved with Python {spec.python}; the environment uses "
+            f"Warning: {wanted_by} Python {spec.python}; the environment uses "
             f"Python {version} ({resolved}). Pass --python with a Python {_minor(spec.python)} "
             "interpreter to match (cairn does not download interpreters)."
         )
@@ -226,7 +254,7 @@ def cairn_install_args(work_dir: Path, log: Log) -> list[str]:
             source = candidate
     if source is None:
         raise CairnError.invalid(
-            "The model needs cairn, which is not on PyPI, and the running cairn was not "
+            "The environment needs cairn, which is not on PyPI, and the running cairn was not "
             "installed from a source directory or wheel cairn can find. Install cairn from a "
             "checkout (pip install -e /path/to/cairn) or a wheel and run prepare-env again."
         )
@@ -297,7 +325,7 @@ def _build(
     log(f"Installing {len(spec.requirements)} requirements and cairn with {manager} ...")
     _run(
         [*install, "-r", str(requirements_file), *cairn_args],
-        "Installing the model's requirements",
+        "Installing the requirements",
         no_downloads,
     )
 
@@ -321,6 +349,22 @@ def prepare_env(
     """Create (or reuse) the virtualenv for the model at ``model_dir``."""
     Model.load(model_dir)  # a clear error for a directory that is not a model
     spec = read_env_spec(model_dir)
+    return prepare_env_from_spec(
+        spec, env_root=env_root, env_manager=env_manager, python=python, log=log
+    )
+
+
+def prepare_env_from_spec(
+    spec: EnvSpec,
+    *,
+    env_root: str | os.PathLike[str] | None = None,
+    env_manager: str | None = None,
+    python: str | None = None,
+    log: Log = lambda message: None,
+    wanted_by: str = "the model was saved with",
+) -> PreparedEnv:
+    """Create (or reuse) the virtualenv described by ``spec`` (a model's or a project's),
+    cached under ``env_root`` by the hash of what decides its contents."""
     if env_manager is None:
         env_manager = UV if shutil.which(UV) else VIRTUALENV
     if env_manager == UV and not shutil.which(UV):
@@ -333,11 +377,11 @@ def prepare_env(
         notes.append(message)
         log(message)
 
-    interpreter, version = choose_interpreter(spec, python, record)
+    interpreter, version = choose_interpreter(spec, python, record, wanted_by=wanted_by)
     from cairn.version import __version__
 
     root = Path(env_root) if env_root else default_env_root()
-    env_dir = root / env_key(spec, version, __version__)
+    env_dir = root / env_key(spec, version, __version__, env_manager)
     marker = env_dir / READY_MARKER
     with _locked(root / f".{env_dir.name}.lock"):
         if marker.is_file():

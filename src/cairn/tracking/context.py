@@ -11,6 +11,7 @@ import sys
 USER = "mlflow.user"
 SOURCE_NAME = "mlflow.source.name"
 SOURCE_TYPE = "mlflow.source.type"
+SOURCE_TYPE_PROJECT = "PROJECT"  # runs started by `cairn run` / `mlflow run`
 GIT_COMMIT = "mlflow.source.git.commit"
 GIT_BRANCH = "mlflow.source.git.branch"
 GIT_REPO_URL = "mlflow.source.git.repoURL"

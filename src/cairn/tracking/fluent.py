@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 EXPERIMENT_NAME_ENV = "CAIRN_EXPERIMENT_NAME"
 EXPERIMENT_ID_ENV = "CAIRN_EXPERIMENT_ID"
+RUN_ID_ENV = "CAIRN_RUN_ID"
+MLFLOW_RUN_ID_ENV = "MLFLOW_RUN_ID"
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 _log = logging.getLogger("cairn")
@@ -225,6 +227,9 @@ def start_run(
                 "first, or pass nested=True to start a run inside it."
             )
         parent = parent_run_id or (_stack[-1].run_id if _stack and nested else None)
+        if run_id is None and not _stack:
+            # Inside `cairn run`, the script's first run is the project's run.
+            run_id = os.environ.get(RUN_ID_ENV) or os.environ.get(MLFLOW_RUN_ID_ENV) or None
         if run_id is not None:
             run = client.get_run(run_id)
             if run.info.lifecycle_stage != "active":

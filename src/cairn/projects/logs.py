@@ -1,0 +1,77 @@
+"""``cairn runs logs RUN_ID [--follow]``: what a project run's command printed.
+
+While the run is going the supervisor writes the output to a file on this machine (its path is
+the run's ``cairn.project.log_file`` tag); when the run ends the file is saved as the run's
+``project.log`` artifact, readable from anywhere the store is.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cairn.entities import RunStatus
+from cairn.errors import CairnError
+from cairn.projects.supervisor import LOG_ARTIFACT, LOG_FILE_TAG, state_dir
+from cairn.tracking.context import SOURCE_TYPE, SOURCE_TYPE_PROJECT
+
+POLL_SECONDS = 0.3
+
+
+def stream_logs(
+    run_id: str,
+    *,
+    follow: bool = False,
+    write: Callable[[str], None],
+    tracking_uri: str | None = None,
+) -> None:
+    """Write the run's log with ``write``; with ``follow``, keep going until the run ends."""
+    from cairn.tracking.client import TrackingClient
+
+    client = TrackingClient(tracking_uri)
+    run = client.get_run(run_id)
+    local = Path(run.data.tags.get(LOG_FILE_TAG) or state_dir(run_id) / LOG_ARTIFACT)
+    running = run.info.status not in RunStatus.TERMINATED
+    if running and run.data.tags.get(SOURCE_TYPE) == SOURCE_TYPE_PROJECT and not local.is_file():
+        return  # started elsewhere, or its command has printed nothing yet
+    if not running or not local.is_file():
+        text = _saved_log(client, run_id)
+        if text is None and local.is_file():
+            text = local.read_text(encoding="utf-8", errors="replace")
+        if text is None:
+            raise CairnError.invalid(
+                f"Run {run_id} has no project log: only runs started by `cairn run` have one."
+            )
+        write(text)
+        return
+    with open(local, encoding="utf-8", errors="replace") as handle:
+        while True:
+            chunk = handle.read()
+            if chunk:
+                write(chunk)
+            if not follow:
+                return
+            if client.get_run(run_id).info.status in RunStatus.TERMINATED:
+                rest = handle.read()
+                if rest:
+                    write(rest)
+                return
+            time.sleep(POLL_SECONDS)
+
+
+def _saved_log(client: object, run_id: str) -> str | None:
+    from cairn.tracking.client import TrackingClient
+
+    assert isinstance(client, TrackingClient)
+    if not any(f.path == LOG_ARTIFACT for f in client.list_artifacts(run_id)):
+        return None
+    with tempfile.TemporaryDirectory() as directory:
+        path = client.download_artifacts(run_id, LOG_ARTIFACT, directory)
+        return (
+            Path(path).read_text(encoding="utf-8", errors="replace")
+            if os.path.isfile(path)
+            else None
+        )

@@ -1,0 +1,162 @@
+"""`cairn.projects.run`: real projects run as tracked runs, from directories and git."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import cairn
+from cairn.errors import CairnError
+from cairn.projects.runner import SubmittedRun
+from cairn.tracking.client import TrackingClient
+from project_support import git
+
+
+def artifact_text(client: TrackingClient, run_id: str, path: str, tmp_path: Path) -> str:
+    local = client.download_artifacts(run_id, path, str(tmp_path / f"dl-{run_id}"))
+    return Path(local).read_text()
+
+
+def test_a_run_records_its_source_params_metrics_and_log(
+    client: TrackingClient, basic_project: Path, tmp_path: Path
+) -> None:
+    submitted = cairn.projects.run(
+        str(basic_project),
+        "main",
+        parameters={"alpha": 0.7, "note": "hello world"},
+        experiment_name="churn",
+        env_manager="local",
+    )
+    assert submitted.wait()
+    run = client.get_run(submitted.run_id)
+    assert run.info.status == "FINISHED"
+    assert client.get_experiment(run.info.experiment_id).name == "churn"
+    # The script's own start_run() logged into the project's run.
+    assert run.data.params == {"alpha": "0.7", "epochs": "3", "note": "hello world"}
+    assert run.data.tags["note"] == "hello world"
+    assert [m.value for m in client.get_metric_history(run.info.run_id, "loss")] == pytest.approx(
+        [(0.7 - 0.3) ** 2 + 1 / (e + 1) for e in range(3)]
+    )
+    tags = run.data.tags
+    assert tags["mlflow.source.type"] == "PROJECT"
+    assert tags["mlflow.source.name"] == str(basic_project)
+    assert tags["mlflow.project.entryPoint"] == "main"
+    assert tags["mlflow.project.env"] == "local"
+    assert tags["mlflow.project.backend"] == "local"
+    assert json.loads(tags["cairn.project.parameters"]) == {
+        "alpha": "0.7",
+        "epochs": "3",
+        "note": "hello world",
+    }
+    log = artifact_text(client, run.info.run_id, "project.log", tmp_path)
+    assert f"trained run={run.info.run_id} alpha=0.7 epochs=3" in log
+    assert "python train.py --alpha 0.7 --epochs 3 --note 'hello world'" in log
+
+
+def test_a_failing_command_is_a_failed_run_with_its_log(
+    client: TrackingClient, basic_project: Path, tmp_path: Path
+) -> None:
+    submitted = cairn.projects.run(str(basic_project), "fail", env_manager="local")
+    assert not submitted.wait()
+    assert submitted.returncode == 3
+    run = client.get_run(submitted.run_id)
+    assert run.info.status == "FAILED"
+    assert run.info.end_time is not None
+    log = artifact_text(client, submitted.run_id, "project.log", tmp_path)
+    assert "about to fail" in log
+    assert "something went wrong" in log  # stderr is kept too
+    assert "exit code 3" in log
+
+
+def test_bad_requests_create_no_run(client: TrackingClient, basic_project: Path) -> None:
+    for kwargs, message in [
+        ({"entry_point": "nope"}, "no entry point 'nope'"),
+        ({"parameters": {"alpha": "high"}}, "must be a number"),
+        ({"entry_point": "wait"}, "needs parameter"),
+        ({"env_manager": "pip"}, "pip"),
+        ({"experiment_name": "a", "experiment_id": "0"}, "not both"),
+    ]:
+        with pytest.raises(CairnError, match=message):
+            cairn.projects.run(str(basic_project), **kwargs)
+    assert client.search_runs(["0"]) == []
+
+
+def test_multistep_workflow_links_its_steps_as_children(
+    client: TrackingClient, basic_project: Path
+) -> None:
+    submitted = cairn.projects.run(str(basic_project), "pipeline", env_manager="local")
+    assert submitted.wait()
+    children = client.search_runs(
+        ["0"], filter_string=f"tags.mlflow.parentRunId = '{submitted.run_id}'"
+    )
+    assert sorted(c.data.params["alpha"] for c in children) == ["0.1", "0.9"]
+    assert all(c.info.status == "FINISHED" for c in children)
+    assert all(c.data.tags["mlflow.source.type"] == "PROJECT" for c in children)
+
+
+def test_a_git_project_records_the_commit_it_ran(client: TrackingClient, git_repo: Path) -> None:
+    submitted = cairn.projects.run(
+        f"file://{git_repo}#projects/basic", "version", version="v1", env_manager="local"
+    )
+    assert submitted.wait()
+    run = client.get_run(submitted.run_id)
+    assert run.data.metrics["version_marker"] == 1.0
+    assert run.data.tags["mlflow.source.git.commit"] == git(git_repo, "rev-parse", "v1^{commit}")
+    assert run.data.tags["mlflow.source.name"] == f"file://{git_repo}#projects/basic"
+    assert run.data.tags["cairn.project.version"] == "v1"
+
+
+def wait_for_file(path: Path, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.is_file():
+            return path.read_text()
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never appeared")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its parent) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until_gone(pids: list[int], timeout: float = 30.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
+def test_an_asynchronous_run_can_be_cancelled_with_all_its_processes(
+    client: TrackingClient, basic_project: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pids.txt"
+    submitted = cairn.projects.run(
+        str(basic_project),
+        "wait",
+        parameters={"marker": str(marker)},
+        env_manager="local",
+        synchronous=False,
+    )
+    assert isinstance(submitted, SubmittedRun)
+    pids = [int(p) for p in wait_for_file(marker).split()]
+    assert submitted.get_status() == "RUNNING"
+    assert all(alive(p) for p in pids)
+    submitted.cancel()
+    assert submitted.get_status() == "KILLED"
+    assert wait_until_gone(pids) == []  # the command and the grandchild it started
+    run = client.get_run(submitted.run_id)
+    assert run.info.status == "KILLED"
+    log = artifact_text(client, submitted.run_id, "project.log", tmp_path)
+    assert "waiting" in log
+    assert "Cancelled" in log
