@@ -194,10 +194,11 @@ def test_the_python_env_reads_requirements_beside_the_yaml(tmp_path: Path) -> No
 def test_local_runs_with_the_current_path_and_lacks_the_dependency() -> None:
     environment = prepare_environment(load_project(FIXTURE), "local", log=lambda m: None)
     assert environment.manager == "local" and "local" in environment.describe()
-    # The development environment first on PATH, as when it is activated.
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
+    # Even when the venv is not activated, `python` is the one running cairn.
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
     argv, child_env = environment.wrap(COMMAND, workdir=FIXTURE, env=env)
-    assert argv == ["bash", "-c", COMMAND] and child_env == env
+    assert argv == ["bash", "-c", COMMAND]
+    assert child_env == {**env, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     done = subprocess.run(argv, cwd=FIXTURE, env=child_env, capture_output=True, text=True)
     assert done.returncode != 0
     assert f"No module named '{MODULE}'" in done.stderr

@@ -333,7 +333,7 @@ def restore(run_ids: tuple[str, ...]) -> None:
 def reproduce(run_id: str, env_manager: str | None) -> None:
     """Rerun a project run with its code version, environment and parameters, then compare
     its metrics with the original's."""
-    from cairn.projects.reproduce import reproduce as rerun
+    from cairn.projects.reproduction import reproduce as rerun
 
     done = rerun(run_id, env_manager=env_manager, warn=output.warn)
     status = done.submitted.get_status()

@@ -20,11 +20,11 @@ def __getattr__(name: str) -> Any:
 
         return getattr(runner, name)
     if name == "sweep":
-        from cairn.projects.sweep import sweep
+        from cairn.projects.sweeps import sweep
 
         return sweep
     if name == "reproduce":
-        from cairn.projects.reproduce import reproduce
+        from cairn.projects.reproduction import reproduce
 
         return reproduce
     raise AttributeError(f"module 'cairn.projects' has no attribute {name!r}")

@@ -140,7 +140,9 @@ class ProjectEnvironment:
         activated (cairn started as ``.venv/bin/cairn`` or through pipx)."""
         child = dict(env)
         scripts = os.path.dirname(sys.executable)
-        child["PATH"] = os.pathsep.join([scripts, child.get("PATH", os.defpath)])
+        path = child.get("PATH", os.defpath)
+        if path.split(os.pathsep)[0] != scripts:
+            child["PATH"] = os.pathsep.join([scripts, path])
         return ["bash", "-c", command], child
 
     def describe(self) -> str:

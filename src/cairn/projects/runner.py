@@ -127,7 +127,7 @@ def run(
         from cairn.tracking.client import TrackingClient
 
         client = TrackingClient(store_uri)
-        experiment = _experiment_id(client, experiment_name, experiment_id)
+        experiment = resolve_experiment_id(client, experiment_name, experiment_id)
         all_tags = _run_tags(fetched, project.name, point.name, manager, version, declared, extra)
         parent = parent_run_id or _enclosing_run_id()
         if parent:
@@ -170,7 +170,7 @@ def run(
     return submitted
 
 
-def _experiment_id(client: Any, name: str | None, experiment_id: str | None) -> str:
+def resolve_experiment_id(client: Any, name: str | None, experiment_id: str | None) -> str:
     if name and experiment_id:
         raise CairnError.invalid("Give an experiment name or an experiment id, not both.")
     if experiment_id:

@@ -140,8 +140,10 @@ class Supervisor:
             return RunStatus.FAILED
         if self._cancelled.is_set():
             return RunStatus.KILLED
-        say(f"Running in {environment.describe()}: {self.plan.command}")
+        say(f"Run {self.plan.run_id}, in {environment.describe()}: {self.plan.command}")
         with self._lock:
+            if self._cancelled.is_set():  # cancel() found no process to stop: do not start one
+                return RunStatus.KILLED
             try:
                 self._process = subprocess.Popen(
                     argv,
