@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from cairn.cli import output
 from cairn.errors import CairnError
 
 ENV_MANAGERS = ["local", "virtualenv", "uv", "conda", "docker"]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def parse_parameters(pairs: tuple[str, ...], option: str = "-P") -> dict[str, str]:
@@ -24,14 +28,33 @@ def parse_parameters(pairs: tuple[str, ...], option: str = "-P") -> dict[str, st
     return parameters
 
 
-def environment_manager_option(func):  # type: ignore[no-untyped-def]
-    return click.option(
-        "--env-manager",
-        type=click.Choice(ENV_MANAGERS),
-        default=None,
-        help="Where the command runs. Default: what the MLproject declares (python_env: uv if "
-        "installed, else virtualenv; conda_env: conda; docker_env: docker), else local.",
-    )(func)
+def project_run_options(func: F) -> F:
+    """The options every command that starts project runs shares (`run`, `sweep`): where the
+    runs go and which environment their command runs in."""
+    options = [
+        click.option("--experiment-name", help="Experiment to log into (created if missing)."),
+        click.option("--experiment-id", help="Experiment id to log into."),
+        click.option(
+            "--env-manager",
+            type=click.Choice(ENV_MANAGERS),
+            default=None,
+            help="Where the command runs. Default: what the MLproject declares (python_env: uv "
+            "if installed, else virtualenv; conda_env: conda; docker_env: docker), else local.",
+        ),
+        click.option(
+            "--python", metavar="PATH", help="Interpreter for virtualenv/uv environments."
+        ),
+        click.option(
+            "--env-dir",
+            type=click.Path(file_okay=False),
+            envvar="CAIRN_ENV_ROOT",
+            help="Where environments are cached. "
+            "[env: CAIRN_ENV_ROOT; default: ~/.cache/cairn/envs]",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 @click.command("run")
@@ -41,22 +64,13 @@ def environment_manager_option(func):  # type: ignore[no-untyped-def]
 @click.option(
     "-P", "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter (repeat)."
 )
-@click.option("--experiment-name", help="Experiment to log into (created if missing).")
-@click.option("--experiment-id", help="Experiment id to log into.")
-@environment_manager_option
+@project_run_options
 @click.option("--run-name", help="Name of the new run.")
 @click.option(
     "--detach",
     is_flag=True,
     help="Start the run in the background and return; follow it with `cairn runs logs ID -f`, "
     "stop it with `cairn runs cancel ID`.",
-)
-@click.option("--python", metavar="PATH", help="Interpreter for virtualenv/uv environments.")
-@click.option(
-    "--env-dir",
-    type=click.Path(file_okay=False),
-    envvar="CAIRN_ENV_ROOT",
-    help="Where environments are cached. [env: CAIRN_ENV_ROOT; default: ~/.cache/cairn/envs]",
 )
 def run_(
     uri: str,

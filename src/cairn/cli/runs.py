@@ -17,6 +17,7 @@ from cairn.cli.experiments import (
     resolve_experiment,
     view_option,
 )
+from cairn.cli.projects import ENV_MANAGERS
 from cairn.entities import Run, ViewType
 from cairn.errors import CairnError
 from cairn.tracking.client import TrackingClient
@@ -327,7 +328,7 @@ def restore(run_ids: tuple[str, ...]) -> None:
 @click.argument("run_id")
 @click.option(
     "--env-manager",
-    type=click.Choice(["local", "virtualenv", "uv", "conda", "docker"]),
+    type=click.Choice(ENV_MANAGERS),
     help="Override the environment manager the original run used.",
 )
 def reproduce(run_id: str, env_manager: str | None) -> None:

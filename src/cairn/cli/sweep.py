@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cairn.cli import output
-from cairn.cli.projects import environment_manager_option
+from cairn.cli.projects import project_run_options
 
 if TYPE_CHECKING:
     from cairn.projects.sweeps import SweepResult, TrialResult
@@ -62,17 +62,8 @@ if TYPE_CHECKING:
     type=int,
     help="Seed for random and bayes: the same proposals again (bayes: with --max-parallel 1).",
 )
-@click.option("--experiment-name", help="Experiment to log into (created if missing).")
-@click.option("--experiment-id", help="Experiment id to log into.")
-@environment_manager_option
+@project_run_options
 @click.option("--run-name", help="Name of the sweep's run (trials are NAME-0, NAME-1, ...).")
-@click.option("--python", metavar="PATH", help="Interpreter for virtualenv/uv environments.")
-@click.option(
-    "--env-dir",
-    type=click.Path(file_okay=False),
-    envvar="CAIRN_ENV_ROOT",
-    help="Where environments are cached. [env: CAIRN_ENV_ROOT; default: ~/.cache/cairn/envs]",
-)
 @output.output_option
 def sweep(
     uri: str,
