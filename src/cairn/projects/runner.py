@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any
 from cairn.entities import Param, RunStatus
 from cairn.errors import CairnError
 from cairn.projects.sources import FetchedProject, fetch
-from cairn.projects.spec import DEFAULT_ENTRY_POINT, load_project
+from cairn.projects.spec import DEFAULT_ENTRY_POINT, EntryPoint, load_project
 from cairn.projects.supervisor import LaunchPlan, Supervisor, launch_detached
 from cairn.tracking import config, context
 
@@ -102,6 +104,7 @@ def run(
     env_root: str | None = None,
     tracking_uri: str | None = None,
     stream_output: bool = True,
+    storage_dir: str | None = None,
 ) -> SubmittedRun:
     """Run ``entry_point`` of the project at ``uri`` (a directory, git URI or archive).
 
@@ -110,11 +113,16 @@ def run(
     at once with the command running on a thread of this process; ``detach=True`` hands it to a
     process of its own that outlives this one. Bad requests raise :class:`CairnError` before
     any run is created.
+
+    A ``path`` parameter given as a URI (``runs:/``, ``s3://``, ``https://`` ...) is downloaded
+    first and the command gets the local copy: into ``storage_dir`` if given (kept), else into
+    a temporary directory removed when the run ends.
     """
     from cairn.projects.environments import resolve_env_manager
 
     given = dict(parameters or {})
     fetched = fetch(uri, version)
+    cleanup = [str(fetched.temp_dir)] if fetched.temp_dir else []
     try:
         project = load_project(fetched.directory)
         point = project.entry_point(entry_point)
@@ -122,8 +130,11 @@ def run(
             given, base_dir=Path.cwd(), project_dir=fetched.directory
         )
         manager = resolve_env_manager(project, env_manager)
-        command = point.command_line(declared, extra)
         store_uri = config.resolve_uri(tracking_uri or config.get_tracking_uri())
+        local_values, data_dir = _localized(point, declared, storage_dir, store_uri)
+        if data_dir is not None:
+            cleanup.append(str(data_dir))
+        command = point.command_line(local_values, extra)
         from cairn.tracking.client import TrackingClient
 
         client = TrackingClient(store_uri)
@@ -135,14 +146,14 @@ def run(
         all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
         created = client.create_run(experiment, tags=all_tags, run_name=run_name)
     except BaseException:
-        fetched.close()
+        _remove(cleanup)
         raise
     run_id = created.info.run_id
     try:
         client.log_batch(run_id, params=[Param(k, v) for k, v in {**declared, **extra}.items()])
     except BaseException:
         client.set_terminated(run_id, RunStatus.FAILED)
-        fetched.close()
+        _remove(cleanup)
         raise
     plan = LaunchPlan(
         run_id=run_id,
@@ -153,7 +164,7 @@ def run(
         environment=_child_environment(client, run_id, store_uri, experiment),
         python=python,
         env_root=env_root,
-        cleanup_dir=str(fetched.temp_dir) if fetched.temp_dir else None,
+        cleanup_dirs=cleanup,
     )
     if detach:
         launch_detached(plan)
@@ -168,6 +179,31 @@ def run(
         submitted._thread = thread
         thread.start()
     return submitted
+
+
+def _localized(
+    point: EntryPoint, declared: dict[str, str], storage_dir: str | None, store_uri: str
+) -> tuple[dict[str, str], Path | None]:
+    """The declared values with remote ``path`` values downloaded, and the temporary directory
+    made for them (None when nothing was downloaded or ``storage_dir`` was given)."""
+    from cairn.projects.downloads import has_remote_paths, localize_path_parameters
+
+    if not has_remote_paths(point, declared):
+        return declared, None
+    temporary = None if storage_dir else Path(tempfile.mkdtemp(prefix="cairn-project-data-"))
+    target = Path(storage_dir) if storage_dir else temporary
+    assert target is not None
+    try:
+        return localize_path_parameters(point, declared, target, store_uri), temporary
+    except BaseException:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def _remove(directories: list[str]) -> None:
+    for directory in directories:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def resolve_experiment_id(client: Any, name: str | None, experiment_id: str | None) -> str:

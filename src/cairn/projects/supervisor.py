@@ -55,7 +55,8 @@ class LaunchPlan:
     environment: dict[str, str] = field(default_factory=dict)  # added to the child's env
     python: str | None = None
     env_root: str | None = None
-    cleanup_dir: str | None = None  # a fetched copy of the project, removed at the end
+    # Removed at the end: a fetched copy of the project, downloaded path parameters.
+    cleanup_dirs: list[str] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
@@ -198,8 +199,8 @@ class Supervisor:
                 client.log_artifact(self.plan.run_id, str(self.log_path))
         finally:
             client.set_terminated(self.plan.run_id, status)
-            if self.plan.cleanup_dir:
-                shutil.rmtree(self.plan.cleanup_dir, ignore_errors=True)
+            for directory in self.plan.cleanup_dirs:
+                shutil.rmtree(directory, ignore_errors=True)
             self.done.set()
 
     # ------------------------------------------------------------ cancelling
