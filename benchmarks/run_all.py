@@ -41,6 +41,7 @@ BENCHMARKS = [
     "log_model",
     "registry",
     "serving",
+    "projects",
 ]
 
 
