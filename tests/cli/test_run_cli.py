@@ -122,3 +122,28 @@ def test_reproduce_reruns_the_recorded_commit_and_compares(
     assert rerun.data.tags["cairn.reproduces"] == run.info.run_id
     assert rerun.data.metrics["version_marker"] == 1.0
     assert rerun.data.tags["mlflow.source.git.commit"] == run.data.tags["mlflow.source.git.commit"]
+
+
+def test_reproducing_a_sweep_gives_the_command_that_reruns_it(
+    cli: Cli, client: TrackingClient
+) -> None:
+    from cairn.projects.sweeps import sweep
+
+    project = Path(__file__).parents[1] / "projects" / "fixtures" / "sweep_project"
+    result = sweep(
+        str(project),
+        "train",
+        space=["alpha=0.1,1", "depth=3..4"],
+        strategy="random",
+        trials=2,
+        seed=7,
+        env_manager="local",
+    )
+    message = cli.fails("runs", "reproduce", result.parent_run_id)
+    assert "is a sweep" in message
+    command = message.split("\n", 1)[1].strip()
+    assert command.startswith(f"cairn sweep {project} -e train -P alpha=0.1,1 -P depth=3..4")
+    assert "--strategy random" in command and "--trials 2" in command and "--seed 7" in command
+    # The command it prints is one `cairn sweep` accepts.
+    again = cli(*command.split()[1:], "--env-manager", "local")
+    assert "Best:" in again.stdout

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cairn.entities import Run
 from cairn.errors import CairnError
 from cairn.projects import runner
+from cairn.projects.sweeps import SWEEP_TAG
 from cairn.tracking import context
 
 REPRODUCES_TAG = "cairn.reproduces"
@@ -80,6 +82,11 @@ def reproduce(
             f"Run {run_id} was not started by `cairn run` (its source type is "
             f"{tags.get(context.SOURCE_TYPE, 'unknown')}), so there is no project to rerun."
         )
+    if tags.get(SWEEP_TAG) == "true":
+        raise CairnError.invalid(
+            f"Run {run_id} is a sweep, not one project run: reproduce one of its trials, or "
+            f"run the sweep again with\n  {sweep_command(original)}"
+        )
     source = tags.get(runner.URI_TAG) or tags.get(context.SOURCE_NAME)
     if not source:
         raise CairnError.invalid(f"Run {run_id} does not record its project source.")
@@ -111,6 +118,35 @@ def reproduce(
         stream_output=stream_output,
     )
     return Reproduction(original, submitted, warnings)
+
+
+def sweep_command(run: Run) -> str:
+    """The `cairn sweep` command line that runs the sweep ``run`` recorded again."""
+    tags = run.data.tags
+    words = [
+        "cairn",
+        "sweep",
+        tags.get(context.SOURCE_NAME, "."),
+        "-e",
+        tags.get(runner.ENTRY_POINT_TAG, "main"),
+    ]
+    for name, space in sorted(run.data.params.items()):
+        words += ["-P", f"{name}={space}"]
+    options = {
+        "--version": tags.get(context.GIT_COMMIT) or tags.get(runner.VERSION_TAG),
+        "--strategy": tags.get("cairn.sweep.strategy"),
+        "--metric": tags.get("cairn.sweep.metric"),
+        "--goal": tags.get("cairn.sweep.goal"),
+        "--seed": tags.get("cairn.sweep.seed"),
+        "--max-parallel": tags.get("cairn.sweep.max_parallel"),
+        "--backend": tags.get("cairn.sweep.backend"),
+    }
+    if tags.get("cairn.sweep.strategy") in ("random", "bayes"):
+        options["--trials"] = tags.get("cairn.sweep.trials")
+    for option, value in options.items():
+        if value:
+            words += [option, value]
+    return shlex.join(words)
 
 
 def _parameters(run: Run) -> dict[str, str]:

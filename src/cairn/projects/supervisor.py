@@ -90,7 +90,7 @@ class Supervisor:
         self.log_path = state_dir(plan.run_id) / LOG_ARTIFACT
         self._process: subprocess.Popen[bytes] | None = None
         self._cancelled = threading.Event()
-        self._escalation: threading.Thread | None = None
+        self._stopped = threading.Event()  # set once a cancel has stopped everything
         self._lock = threading.Lock()
         self.done = threading.Event()
 
@@ -213,6 +213,7 @@ class Supervisor:
         with self._lock:
             process = self._process
         if process is None or process.poll() is not None:
+            self._stopped.set()
             return
         tree = _descendants(process.pid)
         _kill_tree(process.pid, tree, signal.SIGTERM)
@@ -220,17 +221,18 @@ class Supervisor:
             _remove_container(self.plan.run_id)  # killing `docker run` leaves the container
 
         def escalate() -> None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=KILL_GRACE_SECONDS)
-            _kill_tree(process.pid, tree | _descendants(process.pid), signal.SIGKILL)
+            try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=KILL_GRACE_SECONDS)
+                _kill_tree(process.pid, tree | _descendants(process.pid), signal.SIGKILL)
+            finally:
+                self._stopped.set()
 
-        self._escalation = threading.Thread(target=escalate, daemon=True)
-        self._escalation.start()
+        threading.Thread(target=escalate, daemon=True).start()
 
     def _reap(self) -> None:
-        """Wait for the SIGKILL that follows the grace period (this thread is exiting)."""
-        if self._escalation is not None:
-            self._escalation.join()
+        """After a cancel: wait until the SIGKILL that follows the grace period was sent."""
+        self._stopped.wait(timeout=KILL_GRACE_SECONDS + 10)
 
     @property
     def pid(self) -> int | None:

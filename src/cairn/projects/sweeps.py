@@ -288,6 +288,8 @@ def sweep(
                 seed=seed,
                 run_name=run_name,
                 project_name=project.name,
+                git_commit=fetched.git_commit,
+                version=version,
             )
             result = SweepResult(parent, experiment, metric, goal, RunStatus.RUNNING)
 
@@ -588,6 +590,8 @@ def _start_parent(
     seed: int | None,
     run_name: str | None,
     project_name: str,
+    git_commit: str | None = None,
+    version: str | None = None,
 ) -> str:
     """The sweep's own run: what was searched, how, and for what."""
     from cairn.entities import Param
@@ -609,6 +613,10 @@ def _start_parent(
     }
     if seed is not None:
         tags["cairn.sweep.seed"] = str(seed)
+    if git_commit:
+        tags[context.GIT_COMMIT] = git_commit
+    if version is not None:
+        tags[runner.VERSION_TAG] = version
     run = client.create_run(experiment, tags=tags, run_name=_parent_name(run_name, entry_point))
     params = [Param(name, d.describe()) for name, d in dimensions.items()]
     client.log_batch(run.info.run_id, params=params)

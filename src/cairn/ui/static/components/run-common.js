@@ -15,6 +15,14 @@ export const TAG = {
   gitRepo: "mlflow.source.git.repoURL",
   modelHistory: "mlflow.log-model.history",
   datasetContext: "mlflow.data.context",
+  entryPoint: "mlflow.project.entryPoint",
+  projectEnv: "mlflow.project.env",
+  projectVersion: "cairn.project.version",
+  reproduces: "cairn.reproduces",
+  sweep: "cairn.sweep",
+  sweepBestRun: "cairn.sweep.best_run_id",
+  sweepMetric: "cairn.sweep.metric",
+  sweepGoal: "cairn.sweep.goal",
 };
 
 /** A run message's tags as an object (key -> value). */

@@ -15,12 +15,33 @@ function RunLink({ runId, name }) {
   return html`<a href=${runHref(runId)} data-run-id=${runId}>${name || runId}</a>`;
 }
 
-function ParentRun({ parentId }) {
+/** A link to another run, by name once its info has arrived. */
+function NamedRunLink({ runId, testid }) {
   const { data } = useAsync(
-    () => mlflow.get("runs/get", { run_id: parentId }).then((r) => r.run.info),
-    [parentId],
+    () => mlflow.get("runs/get", { run_id: runId }).then((r) => r.run.info),
+    [runId],
   );
-  return html`<span data-testid="run-parent"><${RunLink} runId=${parentId} name=${data && data.run_name} /></span>`;
+  return html`<span data-testid=${testid}><${RunLink} runId=${runId} name=${data && data.run_name} /></span>`;
+}
+
+/** How a `cairn run` run was made, and the command that makes it again (a sweep's own run
+ * is not one command: its trials are reproduced one by one). */
+function Project({ info, tags }) {
+  const command = tags[TAG.sweep] === "true" ? null : `cairn runs reproduce ${info.run_id}`;
+  return html`<span>entry point <code data-testid="run-project-entry-point">${tags[TAG.entryPoint] || "main"}</code>
+    ${tags[TAG.projectEnv] ? html` <span class="muted">in a</span> <code data-testid="run-project-env">${tags[TAG.projectEnv]}</code> <span class="muted">environment</span>` : null}
+    ${tags[TAG.projectVersion] ? html` <span class="muted">at version</span> <code>${tags[TAG.projectVersion]}</code>` : null}
+    ${command
+      ? html`<div class="run-project-reproduce"><code data-testid="run-project-reproduce">${command}</code> <${CopyButton} text=${command} label="Copy" /></div>`
+      : html` <span class="muted">(a sweep)</span>`}</span>`;
+}
+
+/** A sweep's best trial and the value that made it best. */
+function SweepBest({ run, tags }) {
+  const metric = tags[TAG.sweepMetric];
+  const best = ((run.data && run.data.metrics) || []).find((m) => m.key === `best_${metric}`);
+  return html`<${NamedRunLink} runId=${tags[TAG.sweepBestRun]} testid="run-sweep-best-link" />
+    ${best ? html` <span class="muted">${tags[TAG.sweepGoal] || ""}</span> <code data-testid="run-sweep-best-value">${metric} = ${best.value}</code>` : null}`;
 }
 
 function ChildRuns({ run, live }) {
@@ -116,8 +137,11 @@ export function RunDetails({ run, tags, live, onChanged }) {
       <${Row} label="Source" testid="run-source">${source
         ? html`<span class="run-source" title=${source}>${source}</span>${tags[TAG.sourceType] ? html` <span class="muted">(${tags[TAG.sourceType].toLowerCase()})</span>` : null}`
         : html`<span class="muted">—</span>`}<//>
+      ${tags[TAG.sourceType] === "PROJECT" ? html`<${Row} label="Project" testid="run-project"><${Project} info=${info} tags=${tags} /><//>` : null}
       ${tags[TAG.gitCommit] ? html`<${Row} label="Git commit"><${Git} tags=${tags} /><//>` : null}
-      ${tags[TAG.parent] ? html`<${Row} label="Parent run"><${ParentRun} parentId=${tags[TAG.parent]} /><//>` : null}
+      ${tags[TAG.reproduces] ? html`<${Row} label="Reproduces"><${NamedRunLink} runId=${tags[TAG.reproduces]} testid="run-reproduces" /><//>` : null}
+      ${tags[TAG.sweepBestRun] ? html`<${Row} label="Best trial" testid="run-sweep-best"><${SweepBest} run=${run} tags=${tags} /><//>` : null}
+      ${tags[TAG.parent] ? html`<${Row} label="Parent run"><${NamedRunLink} runId=${tags[TAG.parent]} testid="run-parent" /><//>` : null}
       <${Row} label="Child runs"><${ChildRuns} run=${run} live=${live} /><//>
       <${Row} label="Lifecycle" testid="run-lifecycle"><${Lifecycle} info=${info} onChanged=${onChanged} /><//>
       <${Row} label="Artifacts at"><code class="run-artifact-uri" title=${info.artifact_uri}>${info.artifact_uri}</code><//>
