@@ -54,3 +54,56 @@ def test_an_mlflow_script_logs_into_the_project_run(server_url: str, basic_proje
     assert run.data.tags["written_with"] == "mlflow"
     assert run.data.tags["mlflow.source.type"] == "PROJECT"
     assert run.info.status == "FINISHED"
+
+
+def test_mlflow_run_against_a_cairn_server_runs_cairn_and_mlflow_scripts(
+    server_url: str, basic_project: Path, tmp_path: Path
+) -> None:
+    """`mlflow run` (MLflow's own runner) works against a cairn server, and a script written
+    with cairn logs into the run it created."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("mlflow", reason="mlflow is not installed in this venv")
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": server_url,
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+    }
+    env.pop("CAIRN_TRACKING_URI", None)
+    for entry_point, parameter in (("mlflow", "value=3.5"), ("main", "alpha=0.2")):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "run",
+                str(basic_project),
+                "-e",
+                entry_point,
+                "-P",
+                parameter,
+                "--env-manager",
+                "local",
+                "--experiment-name",
+                "mlflow-run",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    client = TrackingClient(server_url)
+    experiment = client.get_experiment_by_name("mlflow-run")
+    assert experiment is not None
+    runs = {
+        r.data.tags["mlflow.project.entryPoint"]: r
+        for r in client.search_runs([experiment.experiment_id])
+    }
+    assert runs["mlflow"].data.metrics["mlflow_metric"] == 3.5
+    assert runs["main"].data.metrics["final_alpha"] == 0.2  # the cairn script found the run
+    assert {r.info.status for r in runs.values()} == {"FINISHED"}
+    assert not (tmp_path / "cairn.db").exists()  # nothing went to an embedded store

@@ -1,4 +1,5 @@
-"""Which store the client talks to: ``set_tracking_uri()`` > ``CAIRN_TRACKING_URI`` > default.
+"""Which store the client talks to: ``set_tracking_uri()`` > ``CAIRN_TRACKING_URI`` > default
+(or, inside ``mlflow run`` against a server, that server).
 
 The default is embedded: ``sqlite:///cairn.db`` and ``./cairn-artifacts`` in the working
 directory, so ``import cairn; cairn.log_metric(...)`` works with no server and no setup.
@@ -44,7 +45,22 @@ def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
 
 
 def get_tracking_uri() -> str:
-    return _tracking_uri or os.environ.get(TRACKING_URI_ENV) or DEFAULT_TRACKING_URI
+    return (
+        _tracking_uri
+        or os.environ.get(TRACKING_URI_ENV)
+        or _launched_by_mlflow_run()
+        or DEFAULT_TRACKING_URI
+    )
+
+
+def _launched_by_mlflow_run() -> str | None:
+    """Inside a command started by ``mlflow run`` against a server (``MLFLOW_RUN_ID`` and an
+    http(s) ``MLFLOW_TRACKING_URI`` set), the server that holds the run to resume. Anywhere
+    else MLflow's variables are ignored: cairn's embedded store stays the default."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if os.environ.get("MLFLOW_RUN_ID") and uri.startswith(("http://", "https://")):
+        return uri
+    return None
 
 
 def set_registry_uri(uri: str | os.PathLike[str] | None) -> None:
