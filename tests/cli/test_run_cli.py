@@ -51,6 +51,15 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyp
     raise AssertionError("timed out")
 
 
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a detached supervisor started in-process stays one until
+    reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_detached_run_logs_and_cancel(cli: Cli, client: TrackingClient, tmp_path: Path) -> None:
     marker = tmp_path / "pids.txt"
     started = cli(
@@ -72,7 +81,7 @@ def test_detached_run_logs_and_cancel(cli: Cli, client: TrackingClient, tmp_path
     wait_for(lambda: "waiting" in cli("runs", "logs", run_id).stdout)
     assert "KILLED" in cli("runs", "cancel", run_id).stdout
     assert client.get_run(run_id).info.status == "KILLED"
-    wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in pids), timeout=30)
+    wait_for(lambda: not any(running(p) for p in pids), timeout=30)
     log = cli("runs", "logs", run_id).stdout  # now from the saved artifact
     assert "waiting" in log and "Cancelled" in log
     assert "already ended" in cli.fails("runs", "cancel", run_id)
@@ -147,3 +156,34 @@ def test_reproducing_a_sweep_gives_the_command_that_reruns_it(
     # The command it prints is one `cairn sweep` accepts.
     again = cli(*command.split()[1:], "--env-manager", "local")
     assert "Best:" in again.stdout
+
+
+def test_a_run_whose_supervisor_died_can_still_be_ended(
+    cli: Cli, client: TrackingClient, tmp_path: Path
+) -> None:
+    import os
+    import signal
+
+    marker = tmp_path / "pids.txt"
+    run_id = cli(
+        "run",
+        str(PROJECT),
+        "-e",
+        "wait",
+        "-P",
+        f"marker={marker}",
+        "--detach",
+        "--env-manager",
+        "local",
+    ).stdout.strip()
+    wait_for(marker.is_file)
+    wait_for(lambda: "cairn.project.pid" in client.get_run(run_id).data.tags)
+    supervisor = int(client.get_run(run_id).data.tags["cairn.project.pid"])
+    os.kill(supervisor, signal.SIGKILL)  # no chance to record anything
+    for pid in (int(p) for p in marker.read_text().split()):
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not running(supervisor), timeout=30)
+    assert client.get_run(run_id).info.status == "RUNNING"
+    assert "process that ran it is gone" in cli.fails("runs", "logs", run_id, "--follow")
+    assert "KILLED" in cli("runs", "cancel", run_id).stdout
+    assert client.get_run(run_id).info.status == "KILLED"

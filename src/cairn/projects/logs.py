@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cairn.entities import RunStatus
 from cairn.errors import CairnError
-from cairn.projects.supervisor import LOG_ARTIFACT, LOG_FILE_TAG, state_dir
+from cairn.projects.supervisor import LOG_ARTIFACT, LOG_FILE_TAG, state_dir, supervisor_gone
 from cairn.tracking.context import SOURCE_TYPE, SOURCE_TYPE_PROJECT
 
 POLL_SECONDS = 0.3
@@ -54,11 +54,18 @@ def stream_logs(
                 write(chunk)
             if not follow:
                 return
-            if client.get_run(run_id).info.status in RunStatus.TERMINATED:
+            current = client.get_run(run_id)
+            if current.info.status in RunStatus.TERMINATED:
                 rest = handle.read()
                 if rest:
                     write(rest)
                 return
+            if supervisor_gone(current.data.tags, run_id):
+                write(handle.read())
+                raise CairnError.invalid(
+                    f"Run {run_id} is still RUNNING but the process that ran it is gone (killed "
+                    f"or the machine restarted). `cairn runs cancel {run_id}` marks it KILLED."
+                )
             time.sleep(POLL_SECONDS)
 
 

@@ -376,6 +376,15 @@ def cancel_run(run_id: str, tracking_uri: str | None = None, *, timeout: float =
     return RunStatus.KILLED
 
 
+def supervisor_gone(tags: dict[str, str], run_id: str) -> bool:
+    """Whether a detached run's supervisor is known to have died on this host (it was killed,
+    the machine rebooted): then nothing will ever end the run but `cairn runs cancel`."""
+    pid = tags.get(PID_TAG)
+    if pid is None or tags.get(HOST_TAG) != socket.gethostname():
+        return False
+    return not _is_supervisor(int(pid), run_id)
+
+
 def _is_supervisor(pid: int, run_id: str) -> bool:
     """Whether ``pid`` is still this run's supervisor (a reused pid must not be killed)."""
     try:
