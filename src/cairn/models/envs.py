@@ -171,7 +171,7 @@ def default_env_root() -> Path:
 # ----------------------------------------------------------------------------- tools
 
 
-def _run(args: list[str], what: str, env: dict[str, str] | None = None) -> str:
+def run_step(args: list[str], what: str, env: dict[str, str] | None = None) -> str:
     """Run a build step; a failure becomes a CairnError with the tail of its output."""
     try:
         done = subprocess.run(args, capture_output=True, text=True, env=env)
@@ -184,7 +184,7 @@ def _run(args: list[str], what: str, env: dict[str, str] | None = None) -> str:
 
 
 def interpreter_version(python: str) -> str:
-    out = _run(
+    out = run_step(
         [python, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
         f"Checking the interpreter {python}",
     )
@@ -265,7 +265,7 @@ def build_cairn_wheel(source: Path, work_dir: Path, log: Log) -> Path:
     """A wheel of the cairn source tree ``source``, built under ``work_dir`` (pip, no deps)."""
     log(f"Building a cairn wheel (cairn is not on PyPI) from {source}.")
     wheels = work_dir / "cairn-wheel"
-    _run(
+    run_step(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
         f"Building a cairn wheel from {source}",
     )
@@ -282,7 +282,7 @@ def _env_python(env_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def build_lock(path: Path) -> Iterator[None]:
     """One build per environment at a time (two shells preparing the same model)."""
     try:
         import fcntl
@@ -309,21 +309,23 @@ def _build(
     no_downloads = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     python = str(_env_python(env_dir))
     if manager == UV:
-        _run(
+        run_step(
             [UV, "venv", "--quiet", "--python", interpreter, "--no-python-downloads", str(env_dir)],
             "Creating the environment with uv",
             no_downloads,
         )
         install = [UV, "pip", "install", "--quiet", "--python", python]
     else:
-        _run([interpreter, "-m", "venv", str(env_dir)], "Creating the environment with venv")
+        run_step([interpreter, "-m", "venv", str(env_dir)], "Creating the environment with venv")
         install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     requirements_file.write_text("\n".join(spec.requirements) + "\n", encoding="utf-8")
     if spec.build_dependencies:
         log(f"Installing build dependencies: {' '.join(spec.build_dependencies)}")
-        _run([*install, *spec.build_dependencies], "Installing build dependencies", no_downloads)
+        run_step(
+            [*install, *spec.build_dependencies], "Installing build dependencies", no_downloads
+        )
     log(f"Installing {len(spec.requirements)} requirements and cairn with {manager} ...")
-    _run(
+    run_step(
         [*install, "-r", str(requirements_file), *cairn_args],
         "Installing the requirements",
         no_downloads,
@@ -383,7 +385,7 @@ def prepare_env_from_spec(
     root = Path(env_root) if env_root else default_env_root()
     env_dir = root / env_key(spec, version, __version__, env_manager)
     marker = env_dir / READY_MARKER
-    with _locked(root / f".{env_dir.name}.lock"):
+    with build_lock(root / f".{env_dir.name}.lock"):
         if marker.is_file():
             record(f"Reusing the cached environment {env_dir} (same specification).")
             built_with = _built_with(marker) or env_manager

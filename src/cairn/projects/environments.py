@@ -34,12 +34,12 @@ from cairn.models.envs import (
     UV,
     VIRTUALENV,
     EnvSpec,
-    _locked,
-    _run,
+    build_lock,
     cairn_install_args,
     default_env_root,
     prepare_env_from_spec,
     read_python_env,
+    run_step,
     spec_from_requirements,
 )
 from cairn.projects.spec import Project
@@ -328,7 +328,7 @@ def _prepare_conda(
     root = Path(env_root) if env_root else default_env_root()
     prefix = conda_prefix(root, file.read_text(encoding="utf-8"))
     marker = prefix / READY_MARKER
-    with _locked(root / f".{prefix.name}.lock"):
+    with build_lock(root / f".{prefix.name}.lock"):
         if marker.is_file():
             log(f"Reusing the cached conda environment {prefix} (same conda.yaml).")
             return CondaEnvironment(CONDA, tool=tool, prefix=prefix)
@@ -336,12 +336,12 @@ def _prepare_conda(
             shutil.rmtree(prefix)  # an earlier build stopped half-way
         log(f"Creating the conda environment {prefix} from {file.name} ...")
         try:
-            _run(conda_create_argv(tool, prefix, file), "Creating the conda environment")
+            run_step(conda_create_argv(tool, prefix, file), "Creating the conda environment")
             # The project's scripts import cairn, which is not on PyPI: install the running one.
             with tempfile.TemporaryDirectory(prefix="cairn-env-") as work:
                 pip = [*_conda_run(tool, prefix), "python", "-m", "pip", "install", "--quiet"]
                 install = cairn_install_args(Path(work), log)
-                _run([*pip, *install], "Installing cairn into the conda environment")
+                run_step([*pip, *install], "Installing cairn into the conda environment")
         except BaseException:
             shutil.rmtree(prefix, ignore_errors=True)
             raise
