@@ -410,3 +410,42 @@ def test_docker_without_an_engine_is_a_clear_error(docker_project: Project) -> N
     assert "docker_env image 'python:3.11-slim'" in message
     assert "--env-manager local" in message
     assert "\n" not in message
+
+
+# ----------------------------------------------------------------------------- through cairn run
+
+
+@pytest.mark.timeout(900)
+def test_cairn_run_from_a_git_repository_in_the_built_environment(
+    built: Built, tmp_path: Path
+) -> None:
+    """The whole path: a git repository, the project's environment (reused from the build
+    above), the script logging into the run from inside that environment."""
+    import cairn
+    from cairn.tracking.client import TrackingClient
+    from project_support import git
+
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo / "env")
+    git(repo, "init", "--quiet")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "env project")
+    uri = f"sqlite:///{tmp_path / 'runs.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        uv = uv_directory()
+        if uv:
+            patch.setenv("PATH", uv + os.pathsep + os.environ["PATH"])
+        submitted = cairn.projects.run(
+            f"file://{repo}#env",
+            parameters={"text": "Ωmega"},
+            env_manager=built.requested,
+            env_root=str(built.env_root),
+            tracking_uri=uri,
+            stream_output=False,
+        )
+    run = TrackingClient(uri).get_run(submitted.run_id)
+    assert run.info.status == "FINISHED", submitted.run_id
+    assert run.data.tags["transliterated"] == "Omega"
+    assert run.data.tags["python_prefix"] == str(built.environment.path)
+    assert run.data.tags["mlflow.project.env"] == built.requested
+    assert run.data.tags["mlflow.source.git.commit"] == git(repo, "rev-parse", "HEAD")
