@@ -187,3 +187,45 @@ def test_a_run_whose_supervisor_died_can_still_be_ended(
     assert "process that ran it is gone" in cli.fails("runs", "logs", run_id, "--follow")
     assert "KILLED" in cli("runs", "cancel", run_id).stdout
     assert client.get_run(run_id).info.status == "KILLED"
+
+
+def test_ctrl_c_stops_a_synchronous_run_and_everything_it_started(
+    client: TrackingClient, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    marker = tmp_path / "pids.txt"
+    cairn = Path(sys.executable).with_name("cairn")
+    process = subprocess.Popen(
+        [
+            str(cairn),
+            "--tracking-uri",
+            client.tracking_uri,
+            "run",
+            str(PROJECT),
+            "-e",
+            "wait",
+            "-P",
+            f"marker={marker}",
+            "--env-manager",
+            "local",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
+    )
+    try:
+        wait_for(marker.is_file)
+        pids = [int(p) for p in marker.read_text().split()]
+        process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
+        output = process.communicate(timeout=60)[0].decode()
+    finally:
+        process.kill()
+    assert process.returncode != 0
+    assert "Traceback" not in output
+    [run] = client.search_runs(["0"])
+    assert run.info.status == "KILLED"
+    wait_for(lambda: not any(running(p) for p in pids), timeout=30)
