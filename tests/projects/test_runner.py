@@ -160,3 +160,16 @@ def test_an_asynchronous_run_can_be_cancelled_with_all_its_processes(
     log = artifact_text(client, submitted.run_id, "project.log", tmp_path)
     assert "waiting" in log
     assert "Cancelled" in log
+
+
+def test_public_names_stay_functions_after_their_modules_load() -> None:
+    """A module named like the function (``reproduce.py``) would replace the package attribute
+    the first time it is imported."""
+    import cairn.projects.reproduction
+    import cairn.projects.runner
+    import cairn.projects.sweeps
+
+    assert cairn.projects.reproduce.__module__ == "cairn.projects.reproduction"
+    assert cairn.projects.run.__module__ == "cairn.projects.runner"
+    assert cairn.projects.sweep.__module__ == "cairn.projects.sweeps"
+    assert cairn.projects.SubmittedRun.__name__ == "SubmittedRun"
