@@ -173,3 +173,23 @@ def test_public_names_stay_functions_after_their_modules_load() -> None:
     assert cairn.projects.run.__module__ == "cairn.projects.runner"
     assert cairn.projects.sweep.__module__ == "cairn.projects.sweeps"
     assert cairn.projects.SubmittedRun.__name__ == "SubmittedRun"
+
+
+def test_project_runs_on_each_database(
+    db_uri: str, basic_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's own process logs into the run over the same database (a multi-step
+    pipeline: the parent and two child project runs, each a process of its own)."""
+    monkeypatch.setenv("CAIRN_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    submitted = cairn.projects.run(
+        str(basic_project), "pipeline", env_manager="local", tracking_uri=db_uri
+    )
+    assert submitted.wait()
+    client = TrackingClient(db_uri)
+    parent = client.get_run(submitted.run_id)
+    assert set(parent.data.metrics) == {"step_0.1", "step_0.9"}
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{submitted.run_id}'",
+    )
+    assert sorted(c.data.metrics["final_alpha"] for c in children) == [0.1, 0.9]
