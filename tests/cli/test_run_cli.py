@@ -21,6 +21,7 @@ def test_run_streams_output_and_exits_by_status(cli: Cli, client: TrackingClient
     assert "trained run=" in done.stdout
     assert "FINISHED" in done.stderr
     [run] = client.search_runs([client.get_experiment_by_name("cli").experiment_id])
+    assert f"view: `cairn ui`, then http://127.0.0.1:5000/#/runs/{run.info.run_id}" in done.stderr
     assert run.data.params["alpha"] == "0.2"
     failed = cli.invoke("run", str(PROJECT), "-e", "fail", "--env-manager", "local")
     assert failed.exit_code == 1

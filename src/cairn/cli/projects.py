@@ -117,5 +117,13 @@ def run_(
         return
     status = submitted.get_status()
     output.note(f"Run {submitted.run_id} {status}.")
+    output.note(f"  view: {run_page(submitted.tracking_uri, submitted.run_id)}")
     if status != "FINISHED":
         raise SystemExit(1)
+
+
+def run_page(tracking_uri: str, run_id: str) -> str:
+    """Where to see the run: its page on the server, or under `cairn ui` for a local store."""
+    if tracking_uri.startswith(("http://", "https://")):
+        return f"{tracking_uri.rstrip('/')}/#/runs/{run_id}"
+    return f"`cairn ui`, then http://127.0.0.1:5000/#/runs/{run_id}"
