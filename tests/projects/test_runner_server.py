@@ -9,7 +9,7 @@ import pytest
 
 import cairn
 from cairn.tracking.client import TrackingClient
-from rest_server import CairnServer
+from rest_server import CairnServer, MlflowServer, mlflow_command
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,37 @@ def test_mlflow_run_against_a_cairn_server_runs_cairn_and_mlflow_scripts(
     assert runs["main"].data.metrics["final_alpha"] == 0.2  # the cairn script found the run
     assert {r.info.status for r in runs.values()} == {"FINISHED"}
     assert not (tmp_path / "cairn.db").exists()  # nothing went to an embedded store
+
+
+@pytest.fixture(scope="module")
+def mlflow_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    command = mlflow_command()
+    if command is None:
+        pytest.skip("mlflow is not installed")
+    server = MlflowServer(tmp_path_factory.mktemp("projects-mlflow-server"), command).start(180)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def test_cairn_run_against_an_mlflow_server(mlflow_server_url: str, basic_project: Path) -> None:
+    """cairn as the client: the run is created on a real MLflow server, and both a cairn
+    script and an mlflow script log into it."""
+    for entry_point, parameters, metric, value in (
+        ("main", {"alpha": 0.6, "epochs": 1}, "final_alpha", 0.6),
+        ("mlflow", {"value": 1.5}, "mlflow_metric", 1.5),
+    ):
+        submitted = cairn.projects.run(
+            str(basic_project),
+            entry_point,
+            parameters=parameters,
+            tracking_uri=mlflow_server_url,
+            env_manager="local",
+            stream_output=False,
+        )
+        assert submitted.wait(), submitted.run_id
+        run = TrackingClient(mlflow_server_url).get_run(submitted.run_id)
+        assert run.data.metrics[metric] == value
+        assert run.data.tags["mlflow.source.type"] == "PROJECT"
+        assert run.data.tags["mlflow.project.entryPoint"] == entry_point
