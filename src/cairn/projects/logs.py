@@ -12,11 +12,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cairn.entities import RunStatus
 from cairn.errors import CairnError
 from cairn.projects.supervisor import LOG_ARTIFACT, LOG_FILE_TAG, state_dir, supervisor_gone
 from cairn.tracking.context import SOURCE_TYPE, SOURCE_TYPE_PROJECT
+
+if TYPE_CHECKING:
+    from cairn.tracking.client import TrackingClient
 
 POLL_SECONDS = 0.3
 
@@ -69,10 +73,7 @@ def stream_logs(
             time.sleep(POLL_SECONDS)
 
 
-def _saved_log(client: object, run_id: str) -> str | None:
-    from cairn.tracking.client import TrackingClient
-
-    assert isinstance(client, TrackingClient)
+def _saved_log(client: TrackingClient, run_id: str) -> str | None:
     if not any(f.path == LOG_ARTIFACT for f in client.list_artifacts(run_id)):
         return None
     with tempfile.TemporaryDirectory() as directory:

@@ -190,14 +190,13 @@ def _localized(
 
     if not has_remote_paths(point, declared):
         return declared, None
-    temporary = None if storage_dir else Path(tempfile.mkdtemp(prefix="cairn-project-data-"))
-    target = Path(storage_dir) if storage_dir else temporary
-    assert target is not None
+    if storage_dir:
+        return localize_path_parameters(point, declared, Path(storage_dir), store_uri), None
+    temporary = Path(tempfile.mkdtemp(prefix="cairn-project-data-"))
     try:
-        return localize_path_parameters(point, declared, target, store_uri), temporary
+        return localize_path_parameters(point, declared, temporary, store_uri), temporary
     except BaseException:
-        if temporary is not None:
-            shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(temporary, ignore_errors=True)
         raise
 
 

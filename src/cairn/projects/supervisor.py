@@ -28,10 +28,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from cairn.entities import RunStatus
 from cairn.errors import CairnError
+
+if TYPE_CHECKING:
+    from cairn.tracking.client import TrackingClient
 
 LOG_ARTIFACT = "project.log"
 PID_TAG = "cairn.project.pid"
@@ -92,7 +95,6 @@ class Supervisor:
         self._cancelled = threading.Event()
         self._stopped = threading.Event()  # set once a cancel has stopped everything
         self._lock = threading.Lock()
-        self.done = threading.Event()
 
     # -------------------------------------------------------------- running
 
@@ -105,7 +107,7 @@ class Supervisor:
         status = RunStatus.FAILED
         try:
             with open(self.log_path, "wb") as log:
-                status = self._run_logged(client, log)
+                status = self._run_logged(log)
         except KeyboardInterrupt:
             self.cancel()
             self._reap()
@@ -116,7 +118,7 @@ class Supervisor:
             self._finish(client, status)
         return status
 
-    def _run_logged(self, client: object, log: IO[bytes]) -> str:
+    def _run_logged(self, log: IO[bytes]) -> str:
         def say(message: str) -> None:
             self._write(log, f"[cairn] {message}\n".encode())
 
@@ -190,10 +192,7 @@ class Supervisor:
             except (OSError, ValueError):
                 self.echo = None  # the terminal went away; keep logging to the file
 
-    def _finish(self, client: object, status: str) -> None:
-        from cairn.tracking.client import TrackingClient
-
-        assert isinstance(client, TrackingClient)
+    def _finish(self, client: TrackingClient, status: str) -> None:
         try:
             if self.log_path.is_file():
                 client.log_artifact(self.plan.run_id, str(self.log_path))
@@ -201,7 +200,6 @@ class Supervisor:
             client.set_terminated(self.plan.run_id, status)
             for directory in self.plan.cleanup_dirs:
                 shutil.rmtree(directory, ignore_errors=True)
-            self.done.set()
 
     # ------------------------------------------------------------ cancelling
 
@@ -233,10 +231,6 @@ class Supervisor:
     def _reap(self) -> None:
         """After a cancel: wait until the SIGKILL that follows the grace period was sent."""
         self._stopped.wait(timeout=KILL_GRACE_SECONDS + 10)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
 
 
 def _kill_group(pgid: int, signum: int) -> None:
