@@ -94,19 +94,26 @@ def run_(
     """
     from cairn.projects.runner import run
 
-    submitted = run(
-        uri,
-        entry_point,
-        version=version,
-        parameters=parse_parameters(params),
-        experiment_name=experiment_name,
-        experiment_id=experiment_id,
-        env_manager=env_manager,
-        detach=detach,
-        run_name=run_name,
-        python=python,
-        env_root=env_dir,
-    )
+    try:
+        submitted = run(
+            uri,
+            entry_point,
+            version=version,
+            parameters=parse_parameters(params),
+            experiment_name=experiment_name,
+            experiment_id=experiment_id,
+            env_manager=env_manager,
+            detach=detach,
+            run_name=run_name,
+            python=python,
+            env_root=env_dir,
+        )
+    except KeyboardInterrupt:
+        output.note(
+            "Interrupted: a command already started was stopped with every process it "
+            "started, and its run recorded KILLED."
+        )
+        raise SystemExit(130) from None
     if detach:
         output.note(
             f"Run {submitted.run_id} started in the background.\n"

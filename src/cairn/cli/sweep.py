@@ -136,8 +136,8 @@ def sweep(
         _print_summary(result)
     if result.best is None:
         output.error(
-            f"No trial finished with metric {metric!r} logged; see each trial's project.log "
-            f"artifact (cairn runs describe RUN_ID)."
+            f"No trial finished with metric {metric!r} logged; see what each trial printed "
+            "with `cairn runs logs RUN_ID`."
         )
         raise SystemExit(1)
 
