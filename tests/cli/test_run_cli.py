@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import time
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from cairn.tracking.client import TrackingClient
 from cli_support import Cli
-from project_support import git
+from project_support import git, running, wait_for
 
 PROJECT = Path(__file__).parents[1] / "projects" / "fixtures" / "basic_project"
 
@@ -43,26 +46,8 @@ def test_bad_requests_fail_cleanly(cli: Cli, args: list[str], message: str) -> N
     assert message in cli.fails("run", str(PROJECT), "--env-manager", "local", *args)
 
 
-def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie (a detached supervisor started in-process stays one until
-    reaped)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def test_detached_run_logs_and_cancel(cli: Cli, client: TrackingClient, tmp_path: Path) -> None:
-    marker = tmp_path / "pids.txt"
+def start_waiting(cli: Cli, marker: Path) -> str:
+    """Start the fixture's `wait` entry point detached; returns the run id."""
     started = cli(
         "run",
         str(PROJECT),
@@ -74,8 +59,13 @@ def test_detached_run_logs_and_cancel(cli: Cli, client: TrackingClient, tmp_path
         "--env-manager",
         "local",
     )
-    run_id = started.stdout.strip()
     assert "cairn runs cancel" in started.stderr
+    return started.stdout.strip()
+
+
+def test_detached_run_logs_and_cancel(cli: Cli, client: TrackingClient, tmp_path: Path) -> None:
+    marker = tmp_path / "pids.txt"
+    run_id = start_waiting(cli, marker)
     wait_for(marker.is_file)
     pids = [int(p) for p in marker.read_text().split()]
     assert client.get_run(run_id).info.status == "RUNNING"
@@ -162,21 +152,9 @@ def test_reproducing_a_sweep_gives_the_command_that_reruns_it(
 def test_a_run_whose_supervisor_died_can_still_be_ended(
     cli: Cli, client: TrackingClient, tmp_path: Path
 ) -> None:
-    import os
-    import signal
 
     marker = tmp_path / "pids.txt"
-    run_id = cli(
-        "run",
-        str(PROJECT),
-        "-e",
-        "wait",
-        "-P",
-        f"marker={marker}",
-        "--detach",
-        "--env-manager",
-        "local",
-    ).stdout.strip()
+    run_id = start_waiting(cli, marker)
     wait_for(marker.is_file)
     wait_for(lambda: "cairn.project.pid" in client.get_run(run_id).data.tags)
     supervisor = int(client.get_run(run_id).data.tags["cairn.project.pid"])
@@ -193,10 +171,6 @@ def test_a_run_whose_supervisor_died_can_still_be_ended(
 def test_ctrl_c_stops_a_synchronous_run_and_everything_it_started(
     client: TrackingClient, tmp_path: Path
 ) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
 
     marker = tmp_path / "pids.txt"
     cairn = Path(sys.executable).with_name("cairn")

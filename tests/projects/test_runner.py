@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ import cairn
 from cairn.errors import CairnError
 from cairn.projects.runner import SubmittedRun
 from cairn.tracking.client import TrackingClient
-from project_support import git
+from project_support import git, running, wait_for
 
 
 def artifact_text(client: TrackingClient, run_id: str, path: str, tmp_path: Path) -> str:
@@ -110,33 +108,6 @@ def test_a_git_project_records_the_commit_it_ran(client: TrackingClient, git_rep
     assert run.data.tags["cairn.project.version"] == "v1"
 
 
-def wait_for_file(path: Path, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.is_file():
-            return path.read_text()
-        time.sleep(0.05)
-    raise AssertionError(f"{path} never appeared")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie (exited, not yet reaped by its parent) counts as gone
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
-
-
-def wait_until_gone(pids: list[int], timeout: float = 30.0) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(alive(p) for p in pids):
-        time.sleep(0.05)
-    return [p for p in pids if alive(p)]
-
-
 def test_an_asynchronous_run_can_be_cancelled_with_all_its_processes(
     client: TrackingClient, basic_project: Path, tmp_path: Path
 ) -> None:
@@ -149,12 +120,14 @@ def test_an_asynchronous_run_can_be_cancelled_with_all_its_processes(
         synchronous=False,
     )
     assert isinstance(submitted, SubmittedRun)
-    pids = [int(p) for p in wait_for_file(marker).split()]
+    wait_for(marker.is_file)
+    pids = [int(p) for p in marker.read_text().split()]
     assert submitted.get_status() == "RUNNING"
-    assert all(alive(p) for p in pids)
+    assert all(running(p) for p in pids)
     submitted.cancel()
     assert submitted.get_status() == "KILLED"
-    assert wait_until_gone(pids) == []  # the command and the grandchild it started
+    # The command and the grandchild it started.
+    wait_for(lambda: not any(running(p) for p in pids), timeout=30, what="the processes to end")
     run = client.get_run(submitted.run_id)
     assert run.info.status == "KILLED"
     log = artifact_text(client, submitted.run_id, "project.log", tmp_path)
