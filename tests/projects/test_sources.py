@@ -116,3 +116,27 @@ def test_archives_cannot_write_outside(tmp_path: Path) -> None:
 def test_split_subdirectory() -> None:
     assert split_subdirectory("https://h/r.git#a/b/") == ("https://h/r.git", "a/b")
     assert split_subdirectory("/p") == ("/p", "")
+
+
+def test_an_archive_over_http(basic_project: Path, tmp_path: Path) -> None:
+    import http.server
+    import threading
+    from functools import partial
+
+    served = tmp_path / "served"
+    served.mkdir()
+    with tarfile.open(served / "project.tgz", "w:gz") as archive:
+        archive.add(basic_project, arcname="basic")
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with fetch(f"{base}/project.tgz") as fetched:
+            assert (fetched.directory / "MLproject").is_file()
+            assert fetched.kind == "archive" and fetched.uri == f"{base}/project.tgz"
+        with pytest.raises(CairnError, match=r"Could not download .*HTTP 404"):
+            fetch(f"{base}/missing.tgz")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -71,10 +71,16 @@ def _download(uri: str, scheme: str, target: Path, tracking_uri: str) -> str:
 
 
 def _fetch_url(url: str, target: Path) -> str:
+    destination = target / (os.path.basename(urlparse(url).path) or "download")
+    download_url(url, destination)
+    return str(destination)
+
+
+def download_url(url: str, destination: Path) -> None:
+    """Stream ``url`` into the file ``destination`` (following redirects); an HTTP error or a
+    failed connection is a :class:`CairnError` saying which."""
     import httpx
 
-    name = os.path.basename(urlparse(url).path) or "download"
-    destination = target / name
     try:
         with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
             if response.status_code >= 400:
@@ -84,4 +90,3 @@ def _fetch_url(url: str, target: Path) -> str:
                     out.write(chunk)
     except httpx.HTTPError as error:
         raise CairnError.invalid(str(error)) from None
-    return str(destination)

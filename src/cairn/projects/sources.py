@@ -234,28 +234,19 @@ def _commit_of(repo: Path, name: str) -> str | None:
 def _downloaded_archive(
     url: str, sub: str, version: str | None, work_dir: str | None
 ) -> FetchedProject:
-    import httpx
+    from cairn.projects.downloads import download_url
 
     temp = Path(tempfile.mkdtemp(prefix="cairn-project-", dir=work_dir))
-    name = Path(urlparse(url).path).name or "project.tar.gz"
-    target = temp / name
+    target = temp / (Path(urlparse(url).path).name or "project.tar.gz")
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
-            if response.status_code >= 400:
-                raise CairnError.invalid(
-                    f"Could not download {url!r}: HTTP {response.status_code}."
-                )
-            with open(target, "wb") as out:
-                for chunk in response.iter_bytes():
-                    out.write(chunk)
-    except httpx.HTTPError as error:
+        download_url(url, target)
+    except CairnError as error:
         shutil.rmtree(temp, ignore_errors=True)
-        raise CairnError.invalid(f"Could not download {url!r}: {error}") from None
+        raise CairnError.invalid(f"Could not download {url!r}: {error.message}") from None
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    fetched = _archive(target, url, sub, version, work_dir, temp)
-    return fetched
+    return _archive(target, url, sub, version, work_dir, temp)
 
 
 def _archive(
