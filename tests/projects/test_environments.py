@@ -405,7 +405,11 @@ def test_docker_without_an_engine_is_a_clear_error(docker_project: Project) -> N
     with pytest.raises(CairnError) as caught:
         prepare_environment(docker_project, "docker", log=lambda m: None)
     message = caught.value.message
-    expected = "Docker engine not reachable: " if docker else "docker is not on PATH"
+    expected = (
+        "No Docker engine is reachable (docker info: "
+        if docker
+        else "The docker command was not found on PATH"
+    )
     assert message.startswith(expected), message
     assert "docker_env image 'python:3.11-slim'" in message
     assert "--env-manager local" in message

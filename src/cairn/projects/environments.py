@@ -18,7 +18,6 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from cairn.docker_engine import check_docker_engine
 from cairn.errors import CairnError
 from cairn.models.environment import requirement_lines
 from cairn.models.envs import (
@@ -352,34 +352,13 @@ def _prepare_conda(
 # docker -------------------------------------------------------------------------------
 
 
-def check_docker_engine(image: str, *, docker: str = "docker") -> None:
-    """Raise a clear error unless ``docker info`` reaches an engine."""
-    hint = (
-        f"this project declares docker_env image {image!r}; run with --env-manager local "
-        "to run it here"
-    )
-    tool = shutil.which(docker)
-    if tool is None:
-        raise CairnError.invalid(f"docker is not on PATH; {hint}.")
-    try:
-        done = subprocess.run(
-            [tool, "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise CairnError.invalid(f"Docker engine not reachable: {error}; {hint}.") from None
-    if done.returncode != 0 or not done.stdout.strip():
-        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"docker info exited with {done.returncode}"
-        raise CairnError.invalid(f"Docker engine not reachable: {reason}; {hint}.")
-
-
 def _prepare_docker(project: Project) -> DockerEnvironment:
     docker_env = dict(project.environment.docker or {})
     image = str(docker_env["image"])
-    check_docker_engine(image)
+    check_docker_engine(
+        f"This project declares docker_env image {image!r}; run it with --env-manager local "
+        "to run it here."
+    )
     return DockerEnvironment(DOCKER, image=image, docker_env=docker_env)
 
 

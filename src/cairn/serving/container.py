@@ -366,27 +366,13 @@ def _labels(
 
 def check_docker_engine(docker: str = "docker") -> None:
     """Fail with a clear message unless a Docker CLI and a reachable engine are present."""
-    hint = (
+    from cairn import docker_engine
+
+    docker_engine.check_docker_engine(
         "Write the build context with `cairn models generate-dockerfile -m MODEL_URI -d DIR` "
-        "and run `docker build -t IMAGE DIR` on a machine with Docker."
+        "and run `docker build -t IMAGE DIR` on a machine with Docker.",
+        docker,
     )
-    if shutil.which(docker) is None:
-        raise CairnError.invalid(f"The docker command was not found on PATH. {hint}")
-    try:
-        done = subprocess.run(
-            [docker, "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except subprocess.TimeoutExpired:
-        raise CairnError.invalid(
-            f"The Docker engine did not answer `docker info` within 60 s. {hint}"
-        ) from None
-    lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-    if done.returncode != 0 or not done.stdout.strip():
-        why = lines[-1].strip() if lines else f"exit code {done.returncode}"
-        raise CairnError.invalid(f"No Docker engine is reachable (docker info: {why}). {hint}")
 
 
 def build_image(
